@@ -1,0 +1,61 @@
+"""JSON Schema contracts: loading and validators that enforce `format` (date-time included)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from orchestration.config import CONTRACTS_DIR
+
+TICKET = "ticket_v1"
+SOURCE_MANIFEST = "source_manifest_v1"
+RUN_EVIDENCE = "run_evidence_v1"
+
+_FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+
+
+def _assert_formats_enforced() -> None:
+    # jsonschema silently skips `date-time` when rfc3339-validator is absent; refuse to run then.
+    if _FORMAT_CHECKER.conforms("yesterday", "date-time"):
+        raise RuntimeError(
+            "jsonschema cannot enforce format 'date-time' here: install jsonschema[format-nongpl]"
+        )
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict[str, Any]:
+    with (CONTRACTS_DIR / f"{name}.schema.json").open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Draft202012Validator:
+    _assert_formats_enforced()
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+
+
+def describe_error(error: ValidationError) -> str:
+    """One short sentence naming the field and the rule it broke."""
+    where = "/".join(str(p) for p in error.absolute_path) or "(record)"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    if error.validator == "additionalProperties":
+        return f"{where}: {error.message}"
+    return f"{where}: violates '{error.validator}' ({_short(error.message)})"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def violations(name: str, instance: Any, limit: int = 5) -> list[str]:
+    """Contract violations of `instance`, as short sentences, most relevant first."""
+    errors = sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    return [describe_error(e) for e in errors[:limit]]

@@ -1,0 +1,104 @@
+"""DDL of the tables Python owns: bronze `raw` and bookkeeping `ops` (dbt owns staging/silver/gold)."""
+
+from __future__ import annotations
+
+import psycopg
+
+SCHEMA_VERSION = 1
+
+DDL = """
+create schema if not exists raw;
+create schema if not exists ops;
+
+create table if not exists raw.ticket_events (
+    event_id            bigint generated always as identity primary key,
+    record_fingerprint  text        not null,
+    ticket_id           text        not null,
+    partition_date      date        not null,
+    created_at          timestamptz not null,
+    updated_at          timestamptz,
+    resolved_at         timestamptz,
+    sla_due_at          timestamptz,
+    status              text        not null,
+    priority            text        not null,
+    category            text,
+    product_line        text        not null,
+    sla_tier            text,
+    customer_id         text        not null,
+    assignee_id         text,
+    pii_level           text        not null,
+    quality_gate        text        not null,
+    payload             jsonb       not null,
+    manifest_id         text        not null,
+    batch_id            text        not null,
+    run_id              text        not null,
+    source_id           text        not null,
+    source_fingerprint  text        not null,
+    source_line         integer     not null,
+    trace_id            text,
+    ingested_at         timestamptz not null,
+    constraint ticket_events_record_fingerprint_key unique (record_fingerprint)
+);
+create index if not exists ticket_events_partition_date_idx on raw.ticket_events (partition_date);
+create index if not exists ticket_events_ticket_id_idx on raw.ticket_events (ticket_id);
+
+create table if not exists ops.ingest_ledger (
+    ledger_id           bigint generated always as identity primary key,
+    run_id              text        not null,
+    manifest_id         text        not null,
+    batch_id            text        not null,
+    source_id           text        not null,
+    source_path         text        not null,
+    source_fingerprint  text        not null,
+    size_bytes          bigint      not null,
+    lines_read          integer     not null,
+    loaded              integer     not null,
+    duplicates          integer     not null,
+    rejected            integer     not null,
+    rejected_by_reason  jsonb       not null default '{}'::jsonb,
+    touched_partitions  date[]      not null default '{}',
+    trace_id            text,
+    started_at          timestamptz not null,
+    finished_at         timestamptz not null,
+    constraint ingest_ledger_balanced check (lines_read = loaded + duplicates + rejected),
+    constraint ingest_ledger_run_source_key unique (run_id, source_id, source_fingerprint)
+);
+create index if not exists ingest_ledger_source_idx
+    on ops.ingest_ledger (source_id, source_fingerprint);
+
+create table if not exists ops.ingest_rejects (
+    reject_id           bigint generated always as identity primary key,
+    run_id              text        not null,
+    manifest_id         text        not null,
+    source_id           text        not null,
+    source_path         text        not null,
+    source_fingerprint  text        not null,
+    line_number         integer     not null,
+    reason_codes        text[]      not null,
+    detail              text        not null,
+    raw_excerpt         text        not null,
+    raw_bytes           integer     not null,
+    rejected_at         timestamptz not null
+);
+create index if not exists ingest_rejects_run_idx on ops.ingest_rejects (run_id);
+
+create table if not exists ops.ingest_state (
+    source_id           text primary key,
+    checkpoint          text        not null,
+    cursor_field        text,
+    cursor_value        timestamptz,
+    watermark           timestamptz not null,
+    last_run_id         text        not null,
+    last_manifest_id    text        not null,
+    last_batch_id       text        not null,
+    updated_at          timestamptz not null
+);
+"""
+
+
+def ensure_schema(conn: psycopg.Connection) -> None:
+    """Create the raw and ops tables if absent (idempotent; safe under concurrent callers)."""
+    with conn.transaction():
+        # Serialise concurrent bootstraps: `create ... if not exists` can race on the catalog.
+        conn.execute("select pg_advisory_xact_lock(hashtext('support_data_factory.schema'))")
+        conn.execute(DDL)

@@ -1,0 +1,353 @@
+"""Judge a source_manifest_v1 manifest: schema, business rules, policy, and each declared file on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from orchestration import contracts
+
+JUDGMENTS = ("accept", "warn", "quarantine", "reject")
+LOADABLE_JUDGMENTS = frozenset({"accept", "warn"})
+TICKET_CONTRACT = "omni://contracts/data/ticket/v1"
+SUPPORTED_ASSET_TYPES = frozenset({"jsonl", "ndjson"})
+DEFAULT_POLICY = {
+    "on_missing_checksum": "warn",
+    "on_partial_metadata": "warn",
+    "on_missing_metadata": "quarantine",
+    "on_pii_gap": "quarantine",
+    "on_contract_mismatch": "reject",
+    "on_unknown_license": "reject",
+}
+_BATCH_DAY = re.compile(r"(?:^|[^0-9])(20[0-9]{2})([01][0-9])([0-3][0-9])(?:[^0-9]|$)")
+
+
+class ManifestUnreadable(Exception):
+    """The manifest itself cannot be judged (missing, not JSON, or not a source_manifest_v1)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def worst(judgments: list[str]) -> str:
+    return max(judgments, key=JUDGMENTS.index) if judgments else "accept"
+
+
+@dataclass
+class AssetJudgment:
+    """The gate's verdict on one declared file; `judgment` is the worst of all its reasons."""
+
+    source_id: str
+    location: str
+    asset_type: str
+    path: Path | None = None
+    metadata_judgment: str = "accept"
+    judgment: str = "accept"
+    reasons: list[Reason] = field(default_factory=list)
+    size_bytes: int | None = None
+    sha256: str | None = None
+
+    @property
+    def loadable(self) -> bool:
+        return self.judgment in LOADABLE_JUDGMENTS and self.path is not None
+
+    def add(self, judgment: str, code: str, message: str, *, metadata: bool = False) -> None:
+        self.reasons.append(Reason(code, message))
+        self.judgment = worst([self.judgment, judgment])
+        if metadata:
+            self.metadata_judgment = worst([self.metadata_judgment, judgment])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source_id": self.source_id,
+            "location": self.location,
+            "asset_type": self.asset_type,
+            "judgment": self.judgment,
+            "metadata_judgment": self.metadata_judgment,
+            "loadable": self.loadable,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass
+class GateResult:
+    manifest_path: Path
+    manifest: dict[str, Any]
+    assets: list[AssetJudgment]
+    reasons: list[Reason]
+
+    @property
+    def manifest_id(self) -> str:
+        return str(self.manifest["manifest_id"])
+
+    @property
+    def batch_id(self) -> str:
+        return str(self.manifest["batch_id"])
+
+    @property
+    def status(self) -> str:
+        return worst([a.judgment for a in self.assets])
+
+    @property
+    def refused(self) -> bool:
+        return any(not a.loadable for a in self.assets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manifest_id": self.manifest_id,
+            "batch_id": self.batch_id,
+            "manifest_path": str(self.manifest_path),
+            "status": self.status,
+            "partitions": [d.isoformat() for d in manifest_partitions(self.manifest)],
+            "reasons": [r.to_dict() for r in self.reasons],
+            "assets": [a.to_dict() for a in self.assets],
+        }
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    """Read and schema-check a manifest, or raise ManifestUnreadable with a stable code."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestUnreadable("manifest_missing", f"no manifest at {path}") from None
+    except OSError as exc:
+        raise ManifestUnreadable("manifest_unreadable", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ManifestUnreadable("manifest_undecodable", f"{path} is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ManifestUnreadable(
+            "manifest_malformed_json", f"{path} is not JSON (line {exc.lineno}: {exc.msg})"
+        ) from None
+    if not isinstance(document, dict):
+        raise ManifestUnreadable("manifest_invalid", f"{path}: a manifest is a JSON object")
+    problems = contracts.violations(contracts.SOURCE_MANIFEST, document)
+    if problems:
+        raise ManifestUnreadable(
+            "manifest_invalid", f"{path} breaks source_manifest_v1: " + "; ".join(problems)
+        )
+    return document
+
+
+def _parse_ts(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def manifest_partitions(manifest: dict[str, Any]) -> list[date]:
+    """The partitions (UTC days) a manifest's batch covers.
+
+    The selection window [start_at, end_at) when declared; otherwise the day named in the
+    batch id (batch-YYYYMMDD-NNN); otherwise the day the manifest was created.
+    """
+    window = manifest.get("selection_window") or {}
+    start = _parse_ts(window.get("start_at")) or _parse_ts(window.get("cursor_start"))
+    end = _parse_ts(window.get("end_at")) or _parse_ts(window.get("cursor_end"))
+    if start and end and end > start:
+        first = start.astimezone(timezone.utc).date()
+        last = (end.astimezone(timezone.utc) - timedelta(microseconds=1)).date()
+        if (last - first).days <= 3660:
+            return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    match = _BATCH_DAY.search(str(manifest.get("batch_id", "")))
+    if match:
+        try:
+            return [date(int(match[1]), int(match[2]), int(match[3]))]
+        except ValueError:
+            pass
+    created = _parse_ts(manifest.get("created_at"))
+    return [created.astimezone(timezone.utc).date()] if created else []
+
+
+def _manifest_rule_violations(manifest: dict[str, Any]) -> list[Reason]:
+    """The course's business rules that make a whole manifest unloadable."""
+    reasons: list[Reason] = []
+    seen: set[str] = set()
+    for asset in manifest["assets"]:
+        if asset["source_id"] in seen:
+            reasons.append(
+                Reason("duplicate_source_id", f"source_id {asset['source_id']!r} is declared twice")
+            )
+        seen.add(asset["source_id"])
+    window = manifest.get("selection_window") or {}
+    mode = manifest["load_mode"]
+    if mode == "incremental_cursor" and not (window.get("cursor_field") and window.get("cursor_start")):
+        reasons.append(
+            Reason("missing_cursor", "load_mode incremental_cursor needs selection_window.cursor_field and cursor_start")
+        )
+    if mode == "replay" and not window.get("replay_from_batch"):
+        reasons.append(
+            Reason("missing_replay_from_batch", "load_mode replay needs selection_window.replay_from_batch")
+        )
+    if mode == "backfill" and not (window.get("start_at") and window.get("end_at")):
+        reasons.append(
+            Reason("missing_backfill_window", "load_mode backfill needs selection_window.start_at and end_at")
+        )
+    return reasons
+
+
+def _sha256_and_size(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _resolve_location(location: str, manifest_dir: Path) -> tuple[Path | None, Reason | None]:
+    parsed = urlparse(location)
+    if parsed.scheme and len(parsed.scheme) > 1:  # a one-letter scheme is a Windows drive
+        if parsed.scheme != "file":
+            return None, Reason(
+                "unsupported_scheme",
+                f"{location!r}: scheme '{parsed.scheme}://' cannot be read here (local files only)",
+            )
+        location = parsed.path
+    candidate = Path(location)
+    if not candidate.is_absolute():
+        candidate = manifest_dir / candidate
+    return candidate, None
+
+
+def _judge_asset(
+    asset: dict[str, Any], manifest: dict[str, Any], policy: dict[str, str], manifest_dir: Path, source_root: Path
+) -> AssetJudgment:
+    verdict = AssetJudgment(
+        source_id=asset["source_id"], location=asset["source_url_or_path"], asset_type=asset["asset_type"]
+    )
+    # Metadata and policy first: these alone decide accept / warn / quarantine (course rule).
+    metadata = asset.get("metadata_status")
+    if metadata == "partial":
+        verdict.add(policy["on_partial_metadata"], "partial_metadata", "metadata_status is partial", metadata=True)
+    elif metadata in ("missing", "unknown"):
+        verdict.add(policy["on_missing_metadata"], "missing_metadata", f"metadata_status is {metadata}", metadata=True)
+    pii = asset.get("pii_scan_status")
+    if pii == "suspected":
+        verdict.add("quarantine", "pii_suspected", "the PII scan suspects personal data", metadata=True)
+    elif pii in (None, "not_run", "unknown"):
+        verdict.add(policy["on_pii_gap"], "pii_scan_gap", f"pii_scan_status is {pii or 'absent'}", metadata=True)
+    if not asset.get("checksum_sha256"):
+        verdict.add(policy["on_missing_checksum"], "missing_checksum", "no checksum_sha256 declared", metadata=True)
+    contract_ref = asset.get("contract_ref") or manifest["contract_ref"]
+    if contract_ref != TICKET_CONTRACT or manifest["contract_ref"] != TICKET_CONTRACT:
+        verdict.add(
+            policy["on_contract_mismatch"],
+            "contract_mismatch",
+            f"contract {contract_ref!r} is not {TICKET_CONTRACT}, the only contract this factory loads",
+            metadata=True,
+        )
+    if manifest["license_tag"] == "unknown":
+        # The course rule: an unknown license can never be loaded, whatever the policy says.
+        verdict.add(
+            worst([policy["on_unknown_license"], "quarantine"]),
+            "unknown_license",
+            "license_tag is unknown",
+            metadata=True,
+        )
+
+    # Then the file itself: can it be read, is it where it may be, is it what was declared.
+    if verdict.asset_type.lower() not in SUPPORTED_ASSET_TYPES:
+        verdict.add("reject", "unsupported_asset_type", f"asset_type {verdict.asset_type!r} is not jsonl")
+        return verdict
+    path, problem = _resolve_location(verdict.location, manifest_dir)
+    if problem is not None or path is None:
+        assert problem is not None
+        verdict.add("reject", problem.code, problem.message)
+        return verdict
+    resolved = path.resolve()
+    if not resolved.is_relative_to(source_root):
+        verdict.add(
+            "reject",
+            "path_outside_source_root",
+            f"{verdict.location!r} resolves outside the source root {source_root}",
+        )
+        return verdict
+    if not resolved.is_file():
+        verdict.add("reject", "file_missing", f"{verdict.location!r} does not exist (looked at {resolved})")
+        return verdict
+    verdict.path = resolved
+    try:
+        verdict.sha256, verdict.size_bytes = _sha256_and_size(resolved)
+    except OSError as exc:
+        verdict.path = None
+        verdict.add("reject", "file_unreadable", f"{resolved}: {exc.strerror}")
+        return verdict
+    declared_size = asset.get("size_bytes")
+    if declared_size is not None and declared_size != verdict.size_bytes:
+        verdict.add(
+            "reject", "size_mismatch", f"declared {declared_size} bytes, the file has {verdict.size_bytes}"
+        )
+    declared_sum = asset.get("checksum_sha256")
+    if declared_sum and declared_sum != verdict.sha256:
+        verdict.add(
+            "reject", "checksum_mismatch", f"declared sha256 {declared_sum[:12]}..., the file has {verdict.sha256[:12]}..."
+        )
+    return verdict
+
+
+def judge_manifest(manifest_path: Path, source_root: Path | None = None) -> GateResult:
+    """Judge every asset of the manifest at `manifest_path`.
+
+    Local paths resolve relative to the manifest and must stay inside `source_root`
+    (default: the folder above the manifest's folder, e.g. `seeds/` for `seeds/manifests/`).
+    Raises ManifestUnreadable when the manifest cannot be judged at all.
+    """
+    manifest_path = manifest_path.resolve()
+    manifest = load_manifest(manifest_path)
+    root = (source_root or manifest_path.parent.parent).resolve()
+    policy = {**DEFAULT_POLICY, **(manifest.get("gate_policy") or {})}
+    manifest_reasons = _manifest_rule_violations(manifest)
+    assets = [
+        _judge_asset(asset, manifest, policy, manifest_path.parent, root) for asset in manifest["assets"]
+    ]
+    for verdict in assets:
+        for reason in manifest_reasons:
+            verdict.add("reject", reason.code, reason.message)
+    return GateResult(manifest_path=manifest_path, manifest=manifest, assets=assets, reasons=manifest_reasons)
+
+
+def discover_manifests(manifest_dir: Path, partitions: list[date] | None = None) -> list[Path]:
+    """Manifests in `manifest_dir` (sorted), optionally only those covering one of `partitions`.
+
+    A manifest that cannot be read is still returned, so that the gate reports it.
+    """
+    paths = sorted(p for p in manifest_dir.glob("*.json") if p.is_file())
+    if partitions is None:
+        return paths
+    wanted = set(partitions)
+    selected = []
+    for path in paths:
+        try:
+            covered = manifest_partitions(load_manifest(path))
+        except ManifestUnreadable:
+            selected.append(path)
+            continue
+        if wanted.intersection(covered):
+            selected.append(path)
+    return selected
