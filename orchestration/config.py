@@ -77,17 +77,9 @@ class Settings:
             database_name=env.get("WEEK06_DATABASE_NAME") or DEFAULT_DATABASE_NAME,
             report_dir=_path_from_env("WEEK06_REPORT_DIR", PROJECT_ROOT / "reports" / "week06"),
             manifest_dir=_path_from_env("WEEK06_MANIFEST_DIR", SEEDS_DIR / "manifests"),
-            source_root=(
-                _path_from_env("WEEK06_SOURCE_ROOT", SEEDS_DIR)
-                if env.get("WEEK06_SOURCE_ROOT")
-                else None
-            ),
-            partition_start=date.fromisoformat(
-                env.get("WEEK06_PARTITION_START_DATE") or DEFAULT_PARTITION_START
-            ),
-            default_partition=date.fromisoformat(
-                env.get("WEEK06_DEFAULT_PARTITION") or DEFAULT_PARTITION
-            ),
+            source_root=(_path_from_env("WEEK06_SOURCE_ROOT", SEEDS_DIR) if env.get("WEEK06_SOURCE_ROOT") else None),
+            partition_start=date.fromisoformat(env.get("WEEK06_PARTITION_START_DATE") or DEFAULT_PARTITION_START),
+            default_partition=date.fromisoformat(env.get("WEEK06_DEFAULT_PARTITION") or DEFAULT_PARTITION),
             trace_id=env.get("TRACE_ID") or None,
             release_id=env.get("RELEASE_ID") or None,
             git_sha=env.get("GIT_SHA") or _git_sha(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -21,19 +21,17 @@ _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 def _assert_formats_enforced() -> None:
     # jsonschema silently skips `date-time` when rfc3339-validator is absent; refuse to run then.
     if _FORMAT_CHECKER.conforms("yesterday", "date-time"):
-        raise RuntimeError(
-            "jsonschema cannot enforce format 'date-time' here: install jsonschema[format-nongpl]"
-        )
+        raise RuntimeError("jsonschema cannot enforce format 'date-time' here: install jsonschema[format-nongpl]")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     with (CONTRACTS_DIR / f"{name}.schema.json").open(encoding="utf-8") as handle:
         schema: dict[str, Any] = json.load(handle)
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> Draft202012Validator:
     _assert_formats_enforced()
     schema = load_schema(name)

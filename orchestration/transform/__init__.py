@@ -1,0 +1,1 @@
+"""The dbt side seen from Python: project paths, partition-window vars, manifest preparation."""
