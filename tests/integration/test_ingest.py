@@ -1,0 +1,146 @@
+"""Ingest against the real database: idempotence, full accounting, atomicity, concurrency, hostile lines."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from orchestration.cli import main
+from orchestration.config import Settings
+from orchestration.db.connection import connect
+from orchestration.ingest.loader import ingest_manifest
+from tests.conftest import course_fixture
+from tests.helpers import jsonl, ticket, write_source
+
+
+def _scalar(url: str, sql: str, *params: object) -> object:
+    with connect(url) as conn:
+        return conn.execute(sql, params).fetchone()[0]  # type: ignore[index]
+
+
+def _ingest(url: str, manifest: Path, **options: object):  # type: ignore[no-untyped-def]
+    return ingest_manifest(url, manifest, settings=Settings.from_env(), **options)
+
+
+MIXED = jsonl(
+    ticket(1),
+    ticket(2),
+    ticket(1),  # the same record again: a duplicate
+    ticket(1, status="in_progress", updated_at="2026-04-17T09:00:00Z", assignee_id="agent-1"),  # new version
+    b'{"ticket_id": "TKT-20260417-000009", "broken',
+    b"\xc3\x28",
+    ticket(3, status="reopened"),
+    b"",
+    ticket(4, day="2025-06-01"),
+)
+
+
+def test_every_line_is_accounted_and_rejects_are_kept(empty_db: str, tmp_path: Path) -> None:
+    result = _ingest(empty_db, write_source(tmp_path, "mixed.jsonl", MIXED))
+    (f,) = result.files
+    assert (f.lines_read, f.loaded, f.duplicates, f.rejected) == (9, 3, 1, 5)
+    assert f.rejected_by_reason == {
+        "blank_line": 1, "contract_violation": 1, "malformed_json": 1,
+        "partition_out_of_range": 1, "undecodable_bytes": 1,
+    }
+    assert f.touched_partitions == ["2026-04-17"]
+    assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 3
+    assert _scalar(empty_db, "select count(distinct ticket_id) from raw.ticket_events") == 2
+    with connect(empty_db) as conn:
+        rejects = conn.execute(
+            "select line_number, reason_codes[1] from ops.ingest_rejects order by line_number"
+        ).fetchall()
+        ledger = conn.execute("select lines_read, loaded, duplicates, rejected from ops.ingest_ledger").fetchall()
+        anchors = conn.execute(
+            "select distinct manifest_id, batch_id, run_id, source_fingerprint from raw.ticket_events"
+        ).fetchall()
+    assert rejects == [(5, "malformed_json"), (6, "undecodable_bytes"), (7, "contract_violation"),
+                       (8, "blank_line"), (9, "partition_out_of_range")]
+    assert ledger == [(9, 3, 1, 5)]
+    assert anchors == [(result.gate.manifest_id, result.gate.batch_id, result.run_id,
+                        hashlib.sha256(MIXED).hexdigest())]
+
+
+def test_second_ingest_adds_nothing(empty_db: str, tmp_path: Path) -> None:
+    manifest = write_source(tmp_path, "mixed.jsonl", MIXED)
+    first = _ingest(empty_db, manifest)
+    again = _ingest(empty_db, manifest)
+    assert again.files[0].status == "already_ingested" and again.files[0].previous_run_id == first.run_id
+    reread = _ingest(empty_db, manifest, reread=True)  # read it all again: fingerprints keep it idempotent
+    (f,) = reread.files
+    assert (f.lines_read, f.loaded, f.duplicates, f.rejected) == (9, 0, 4, 5)
+    assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 3
+    # The same records redelivered in another file are duplicates too.
+    other = write_source(tmp_path, "redelivered.jsonl", jsonl(ticket(2), ticket(1)), source_id="structured:tickets:x")
+    (g,) = _ingest(empty_db, other).files
+    assert (g.loaded, g.duplicates) == (0, 2)
+
+
+def test_dry_run_writes_nothing(empty_db: str, tmp_path: Path) -> None:
+    result = _ingest(empty_db, write_source(tmp_path, "mixed.jsonl", MIXED), dry_run=True)
+    assert result.dry_run and result.files[0].loaded == 3
+    for table in ("raw.ticket_events", "ops.ingest_ledger", "ops.ingest_rejects", "ops.ingest_state"):
+        assert _scalar(empty_db, f"select count(*) from {table}") == 0, table
+
+
+def test_file_changed_after_the_gate_leaves_tables_untouched(empty_db: str, tmp_path: Path) -> None:
+    from orchestration.gate.manifest_gate import judge_manifest
+    from orchestration.ingest.loader import ingest_gated
+
+    manifest = write_source(tmp_path, "t.jsonl", jsonl(ticket(1), ticket(2)))
+    gate = judge_manifest(manifest)
+    (tmp_path / "data" / "t.jsonl").write_bytes(jsonl(ticket(1), ticket(2), ticket(3)))
+    result = ingest_gated(empty_db, gate, settings=Settings.from_env())
+    assert result.status == "failed"
+    assert result.files[0].reasons[0]["code"] == "file_changed_during_ingest"
+    assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 0
+    assert _scalar(empty_db, "select count(*) from ops.ingest_ledger") == 0
+
+
+def test_oversize_line_is_rejected_without_losing_its_neighbours(
+    empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEEK06_MAX_LINE_BYTES", "2000")
+    big = ticket(2, description="x" * 5000)
+    (f,) = _ingest(empty_db, write_source(tmp_path, "big.jsonl", jsonl(ticket(1), big, ticket(3)))).files
+    assert (f.lines_read, f.loaded, f.rejected, f.rejected_by_reason) == (3, 2, 1, {"oversize_line": 1})
+    assert _scalar(empty_db, "select raw_bytes from ops.ingest_rejects") > 5000
+
+
+def test_concurrent_ingests_of_one_source_serialise(empty_db: str, tmp_path: Path) -> None:
+    records = [ticket(n) for n in range(1, 301)]
+    manifest = write_source(tmp_path, "many.jsonl", jsonl(*records))
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(_ingest(empty_db, manifest))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(r.files[0].status for r in results)
+    assert statuses == ["already_ingested", "already_ingested", "loaded"]
+    assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 300
+    assert _scalar(empty_db, "select count(*) from ops.ingest_ledger") == 1
+
+
+def test_course_seed_file_loads_unchanged(empty_db: str, tmp_path: Path, capsys) -> None:
+    manifest = write_source(tmp_path, "tickets-seed-001.jsonl", course_fixture("tickets-seed-001.jsonl").read_bytes())
+    assert main(["ingest", "--manifest", str(manifest), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["status"] == "success"
+    assert document["totals"] == {"lines_read": 2, "loaded": 2, "duplicates": 0, "rejected": 0,
+                                  "rejected_by_reason": {}}
+    assert document["touched_partitions"] == ["2026-04-17"]
+
+
+def test_cli_exit_codes(empty_db: str, tmp_path: Path, capsys) -> None:
+    assert main(["ingest", "--manifest", str(write_source(tmp_path, "mixed.jsonl", MIXED))]) == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main(["gate", "--manifest", str(bad)]) == 2
+    assert "manifest_malformed_json" in capsys.readouterr().err
+    assert main(["gate", "--manifest", str(course_fixture("manifest_week02_practice_v1.json")), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["manifest_id"] == "manifest-week02-practice-20260420-001"
