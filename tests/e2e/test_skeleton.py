@@ -1,0 +1,139 @@
+"""The walking skeleton end to end: gate -> ingest -> dbt build -> evidence, as one Dagster job, twice.
+
+Real embedded PostgreSQL, real dbt subprocess, real Dagster in-process execution. One module-scoped
+pair of runs serves every assertion, so dbt runs twice in this file, not once per test.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestration import contracts
+from orchestration.config import Settings
+from orchestration.db.connection import connect
+
+PARTITION = date(2026, 4, 17)
+pytestmark = pytest.mark.heavy
+
+
+def _snapshot(url: str) -> dict[str, object]:
+    with connect(url) as conn:
+        one = lambda sql: conn.execute(sql).fetchone()  # noqa: E731
+        return {
+            "raw_rows": one("select count(*) from raw.ticket_events")[0],
+            "raw_distinct": one("select count(distinct record_fingerprint) from raw.ticket_events")[0],
+            "silver_rows": one(f"select count(*) from silver.ticket_fact where partition_date = '{PARTITION}'")[0],
+            "silver_tickets": one(
+                f"select count(distinct ticket_id) from silver.ticket_fact where partition_date = '{PARTITION}'"
+            )[0],
+            "ledger_rows": one("select count(*) from ops.ingest_ledger")[0],
+            "kpi_rows": one(f"select count(*) from gold.support_kpi_daily where partition_date = '{PARTITION}'")[0],
+        }
+
+
+@pytest.fixture(scope="module")
+def two_runs(empty_db: str):  # type: ignore[no-untyped-def]
+    from orchestration.defs.runner import instance_for, run_partitions
+    from orchestration.evidence.report import read_evidence
+
+    settings = Settings.from_env()
+    instance = instance_for(settings)
+    outcomes, snapshots, evidence = [], [], []
+    for _ in range(2):
+        outcomes.append(run_partitions(PARTITION, PARTITION, instance=instance))
+        snapshots.append(_snapshot(empty_db))
+        evidence.append(read_evidence(settings.report_dir, PARTITION))
+    return {"outcomes": outcomes, "snapshots": snapshots, "evidence": evidence, "instance": instance,
+            "url": empty_db}
+
+
+@pytest.fixture(scope="module")
+def empty_db(pg_url: str) -> str:  # module scope: one clean database for this file's runs
+    from orchestration.db.schema import ensure_schema
+
+    with connect(pg_url) as conn:
+        ensure_schema(conn)
+        conn.execute("truncate raw.ticket_events, ops.ingest_ledger, ops.ingest_rejects, ops.ingest_state")
+        conn.execute("drop schema if exists staging, silver, gold cascade")
+        conn.commit()
+    return pg_url
+
+
+def test_job_succeeds_twice(two_runs) -> None:  # type: ignore[no-untyped-def]
+    for outcome in two_runs["outcomes"]:
+        assert outcome.success, outcome.failed_steps
+
+
+def test_second_run_adds_no_rows_and_keeps_counts(two_runs) -> None:  # type: ignore[no-untyped-def]
+    first, second = two_runs["snapshots"]
+    assert first == second
+    assert first["raw_rows"] == first["raw_distinct"] > 0
+    assert first["silver_rows"] == first["silver_tickets"] > 0
+    assert first["kpi_rows"] > 0
+
+
+def test_evidence_is_valid_and_stable(two_runs) -> None:  # type: ignore[no-untyped-def]
+    first, second = two_runs["evidence"]
+    for document in (first, second):
+        assert document is not None
+        assert contracts.violations(contracts.RUN_EVIDENCE, document) == []
+        assert document["partition_key"] == PARTITION.isoformat()
+        assert document["asset_key"] == "week06/ops/run_evidence_report"
+        assert document["downstream_decision"] in ("proceed_to_week07", "manual_review_required")
+        assert document["dbt_invocation_id"]
+        totals = document["ingest"]["totals"]
+        assert totals["lines_read"] == totals["loaded"] + totals["duplicates"] + totals["rejected"]
+    assert second["run_id"] != first["run_id"]
+    assert second["ingest"] == first["ingest"]
+    assert second["output_checksum"] == first["output_checksum"]
+    assert second["output_row_count"] == first["output_row_count"] == two_runs["snapshots"][0]["silver_rows"]
+    dbt_checks = [c for c in second["checks"] if c["name"].startswith("dbt:test.")]
+    assert dbt_checks and all(c["status"] in ("success", "warning") for c in dbt_checks)
+    md = Path(Settings.from_env().report_dir / "run_evidence" / f"{PARTITION}.md")
+    assert "downstream decision" in md.read_text()
+
+
+def test_dbt_tests_are_dagster_asset_checks(two_runs) -> None:  # type: ignore[no-untyped-def]
+    from dagster import AssetKey
+
+    from orchestration.definitions import defs
+
+    key = AssetKey(["week06", "silver", "ticket_fact_partitioned"])
+    graph = defs.resolve_asset_graph()
+    check_keys = [k for k in graph.asset_check_keys if k.asset_key == key]
+    assert check_keys, "dbt tests on ticket_fact should be asset checks"
+    instance = two_runs["instance"]
+    run_id = two_runs["outcomes"][1].run_id
+    records = instance.event_log_storage.get_asset_check_execution_history(check_keys[0], limit=5)
+    assert any(r.run_id == run_id for r in records)
+
+
+def test_asset_keys_are_the_week06_contract() -> None:
+    from orchestration.definitions import defs
+
+    keys = {"/".join(k.path) for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {
+        "week06/source/seed_manifests",
+        "week06/factory/manifest_gate",
+        "week06/ingestion/raw_ticket_events_partitioned",
+        "week06/staging/stg_ticket_events",
+        "week06/silver/ticket_fact_partitioned",
+        "week06/gold/support_kpi_daily",
+        "week06/ops/run_evidence_report",
+    }
+    job = defs.resolve_job_def("week06_data_factory_job")
+    assert "week06/source/seed_manifests" not in {"/".join(k.path) for k in job.asset_layer.executable_asset_keys}
+
+
+def test_cli_evidence_reports_the_partition(two_runs, capsys) -> None:  # type: ignore[no-untyped-def]
+    from orchestration.cli import main
+
+    code = main(["evidence", "--partition", PARTITION.isoformat(), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert document["partition_key"] == PARTITION.isoformat()
+    assert document["downstream_decision"] == two_runs["evidence"][1]["downstream_decision"]
