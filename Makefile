@@ -56,7 +56,7 @@ bench: $(STAMP) ## throughput benchmarks, reported as ratios measured in one run
 	$(BIN)/python -m orchestration.bench
 
 seeds: $(STAMP) ## regenerate the demo input in seeds/ (deterministic)
-	$(BIN)/python -m orchestration.generate.seeds
+	$(BIN)/python -c "from pathlib import Path; from orchestration.generate import DEMO_ARGS, generate; generate(Path('seeds'), **DEMO_ARGS)"
 
 db-up: $(STAMP) ## start the embedded PostgreSQL (.local/pg)
 	$(BIN)/data-factory db up

@@ -7,6 +7,7 @@ invocation or unreadable manifest; 3 environment problem (database unreachable).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -285,7 +286,12 @@ def _run_job(settings: Settings, first: date, last: date) -> tuple[Any, list[dic
     from orchestration.defs.runner import run_partitions
 
     embedded.database_url(settings)  # start the embedded server now, so a failure is exit 3
-    outcome = run_partitions(first, last)
+    verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+    if not verbose:
+        logging.getLogger("dagster").setLevel(logging.WARNING)
+    # dbt's own log lines are echoed on stdout; stdout belongs to the result (--json, the table).
+    with contextlib.redirect_stdout(sys.stderr):
+        outcome = run_partitions(first, last, log_level="DEBUG" if verbose else "WARNING")
     return outcome, _evidence_rows(settings, first, last)
 
 

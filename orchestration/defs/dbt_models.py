@@ -1,6 +1,5 @@
 """dbt models as Dagster assets: one partitioned selection, one dbt invocation per run (models + tests)."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any

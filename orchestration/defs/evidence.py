@@ -1,6 +1,5 @@
 """The run evidence asset: one validated JSON (+ Markdown) per partition of the run."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 

@@ -1,6 +1,5 @@
 """Python assets around dbt: the manifest source, the gate and the raw ingest."""
 
-from __future__ import annotations
 
 import hashlib
 

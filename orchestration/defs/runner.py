@@ -22,11 +22,17 @@ class JobOutcome:
 def instance_for(settings: Settings) -> DagsterInstance:
     """The persistent instance under DAGSTER_HOME, so CLI runs show up in the Dagster UI."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        # Defaults (SQLite storage under DAGSTER_HOME); the file only tells Dagster they are intended.
+        config.write_text("# Dagster instance of support-data-factory: default local storage.\n")
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     return DagsterInstance.from_config(str(settings.dagster_home))
 
 
-def run_partitions(first: date, last: date, *, instance: DagsterInstance | None = None) -> JobOutcome:
+def run_partitions(
+    first: date, last: date, *, instance: DagsterInstance | None = None, log_level: str = "INFO"
+) -> JobOutcome:
     from orchestration.definitions import defs
 
     settings = Settings.from_env()
@@ -42,6 +48,7 @@ def run_partitions(first: date, last: date, *, instance: DagsterInstance | None 
             }
         }
     result = job.execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         instance=instance or instance_for(settings),
         raise_on_error=False,
         **options,  # type: ignore[arg-type]
