@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -57,3 +58,33 @@ def violations(name: str, instance: Any, limit: int = 5) -> list[str]:
     """Contract violations of `instance`, as short sentences, most relevant first."""
     errors = sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
     return [describe_error(e) for e in errors[:limit]]
+
+
+def _conforms_date_time(value: str) -> bool:
+    return bool(_FORMAT_CHECKER.conforms(value, "date-time"))
+
+
+@cache
+def fast_is_valid(name: str) -> Callable[[Any], bool]:
+    """A compiled validator for the ingest hot path (fastjsonschema, ~10x faster than jsonschema).
+
+    jsonschema stays the reference: `date-time` is checked by jsonschema's own format checker,
+    and tests/unit/test_contract_differential.py shows both accept and reject exactly the same
+    records on the whole test corpus. Error messages always come from jsonschema (`violations`).
+    """
+    import fastjsonschema
+
+    validator(name)  # same preconditions as the reference validator (formats enforced)
+    # The ticket contract uses only keywords whose meaning is the same in draft 7, the newest
+    # draft fastjsonschema compiles; the differential test guards that equivalence.
+    schema = dict(load_schema(name), **{"$schema": "http://json-schema.org/draft-07/schema#"})
+    compiled = fastjsonschema.compile(schema, formats={"date-time": _conforms_date_time})
+
+    def is_valid(instance: Any) -> bool:
+        try:
+            compiled(instance)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return is_valid

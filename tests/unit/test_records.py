@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -31,6 +31,7 @@ def _code(raw: bytes) -> str:
         (json.dumps(ticket(status="reopened")).encode(), "contract_violation"),
         (json.dumps(ticket(created_at="yesterday")).encode(), "contract_violation"),
         (json.dumps(ticket(extra_field=1)).encode(), "contract_violation"),
+        (json.dumps(ticket(ticket_id="TKT-20260417-000001\n")).encode(), "contract_violation"),
         (json.dumps(ticket(subject="a\u0000b")).encode(), "nul_character"),
         (json.dumps(ticket(subject="\ud800")).encode(), "invalid_unicode"),
         (json.dumps(ticket(updated_at="9999-12-31T23:59:59-23:59")).encode(), "invalid_timestamp"),
@@ -63,10 +64,10 @@ def test_fingerprint_ignores_key_order_and_whitespace() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("2026-04-17T08:15:00Z", datetime(2026, 4, 17, 8, 15, tzinfo=timezone.utc)),
-        ("2026-05-31T11:18:44.660299+00:00", datetime(2026, 5, 31, 11, 18, 44, 660299, tzinfo=timezone.utc)),
-        ("2026-04-17t23:30:00.123456789z", datetime(2026, 4, 17, 23, 30, 0, 123456, tzinfo=timezone.utc)),
-        ("2026-04-18T01:30:00+02:00", datetime(2026, 4, 17, 23, 30, tzinfo=timezone.utc)),
+        ("2026-04-17T08:15:00Z", datetime(2026, 4, 17, 8, 15, tzinfo=UTC)),
+        ("2026-05-31T11:18:44.660299+00:00", datetime(2026, 5, 31, 11, 18, 44, 660299, tzinfo=UTC)),
+        ("2026-04-17t23:30:00.123456789z", datetime(2026, 4, 17, 23, 30, 0, 123456, tzinfo=UTC)),
+        ("2026-04-18T01:30:00+02:00", datetime(2026, 4, 17, 23, 30, tzinfo=UTC)),
     ],
 )
 def test_timestamps_in_every_course_form(text: str, expected: datetime) -> None:

@@ -1,0 +1,68 @@
+"""The compiled ticket validator (ingest hot path) must accept and reject exactly what jsonschema does.
+
+The corpus: every line of the demo seeds and of the course's files, plus systematic mutations of
+valid records (each field dropped, retyped, given bad formats and near-miss values).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from orchestration import contracts
+from tests.conftest import FIXTURES, PROJECT_ROOT
+from tests.helpers import ticket
+
+ODD_VALUES: list[Any] = [
+    None, True, False, 0, 1, -1, 1.5, "", " ", "x", "TKT-1", [], [""], [1], {}, {"a": 1},
+    "2026-04-17", "2026-04-17T08:15:00", "2026-04-17 08:15:00Z", "2026-04-17T08:15:00z",
+    "2026-04-17t08:15:00Z", "2026-04-17T24:00:00Z", "2026-04-17T23:59:60Z", "2026-02-30T00:00:00Z",
+    "2026-04-17T08:15:00.123456789+00:00", "2026-04-17T08:15:00+0000", "yesterday", "ticket_v1",
+    "open", "OPEN", "p1_critical", "northstar_studio", "TKT-20260417-000001", "TKT-20260417-00001",
+    "tkt-20260417-000001", "TKT-20260417-000001\n", "a" * 512, "a" * 513, "é" * 512, "é" * 513,
+]
+
+
+def _lines(path: Path) -> Iterator[Any]:
+    for raw in path.read_bytes().splitlines():
+        try:
+            yield json.loads(raw)
+        except ValueError:
+            continue
+
+
+def corpus() -> Iterator[Any]:
+    bases: list[dict[str, Any]] = [ticket()]
+    for path in sorted((PROJECT_ROOT / "seeds" / "data").glob("*.jsonl")):
+        yield from _lines(path)
+    for name in ("tickets-seed-500.jsonl", "tickets-seed-001.jsonl", "tickets-smoke.jsonl"):
+        if (FIXTURES / name).exists():
+            records = list(_lines(FIXTURES / name))
+            yield from records
+            bases.extend(records[:3])
+    for base in bases:
+        for key in list(base):
+            yield {k: v for k, v in base.items() if k != key}
+            for value in ODD_VALUES:
+                yield dict(base, **{key: value})
+        for value in ODD_VALUES:
+            yield dict(base, unexpected=value)
+    yield from ODD_VALUES
+
+
+def test_compiled_validator_agrees_with_jsonschema_on_the_corpus() -> None:
+    reference = contracts.validator(contracts.TICKET)
+    fast = contracts.fast_is_valid(contracts.TICKET)
+    checked = accepted = 0
+    disagreements = []
+    for instance in corpus():
+        expected = reference.is_valid(instance)
+        if fast(instance) != expected:
+            disagreements.append((expected, instance))
+        checked += 1
+        accepted += expected
+    assert not disagreements, disagreements[:3]
+    # The corpus must exercise both outcomes in quantity, or the agreement proves little.
+    assert checked > 5000 and accepted > 1000 and checked - accepted > 3000, (checked, accepted)
