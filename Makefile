@@ -50,7 +50,7 @@ lint: $(STAMP) ## ruff, mypy and sqlfluff
 	$(BIN)/ruff check orchestration tests
 	$(BIN)/mypy orchestration
 	$(BIN)/data-factory db up >/dev/null
-	eval "$$($(BIN)/data-factory db env)" && $(BIN)/sqlfluff lint dbt_project/models macros
+	eval "$$($(BIN)/data-factory db env)" && $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
 bench: $(STAMP) ## throughput benchmarks, reported as ratios measured in one run
 	$(BIN)/python -m orchestration.bench

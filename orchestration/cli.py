@@ -221,7 +221,7 @@ def _check_range(settings: Settings, first: date, last: date) -> None:
 def _evidence_rows(settings: Settings, first: date, last: date) -> list[dict[str, Any]]:
     from orchestration.evidence.report import read_evidence
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in range((last - first).days + 1):
         day = first + timedelta(days=i)
         evidence = read_evidence(settings.report_dir, day)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from dagster import DagsterInstance
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -37,6 +38,7 @@ def run_partitions(
 
     settings = Settings.from_env()
     job = defs.resolve_job_def("week06_data_factory_job")
+    options: dict[str, Any]
     if first == last:
         options = {"partition_key": first.isoformat()}
     else:
@@ -51,7 +53,7 @@ def run_partitions(
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         instance=instance or instance_for(settings),
         raise_on_error=False,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
     failed = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
     return JobOutcome(result.run_id, result.success, failed)

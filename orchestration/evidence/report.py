@@ -132,13 +132,7 @@ def partition_figures(conn: psycopg.Connection, partition: date) -> dict[str, An
         "input_row_count": int(raw_rows),
         "output_row_count": None,
         "output_checksum": None,
-        "raw_tickets": None,
     }
-    figures["raw_tickets"] = int(
-        conn.execute(
-            "select count(distinct ticket_id) from raw.ticket_events where partition_date = %s", (partition,)
-        ).fetchone()[0]
-    )  # type: ignore[index]
     if _relation_exists(conn, "silver.ticket_fact"):
         count, checksum = conn.execute(
             """
