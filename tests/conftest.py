@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "omnisupport"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "omnisupport"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # Short path on purpose: PostgreSQL's unix socket path must stay under ~100 bytes.
@@ -34,13 +34,9 @@ os.environ.update(
 
 
 def course_fixture(name: str) -> Path:
-    """A file of the OmniSupport course; tests that need it skip (visibly) when it is absent."""
-    local = PROJECT_ROOT / "tests" / "fixtures" / "omnisupport" / name
-    if local.exists():
-        return local
+    """A file of the OmniSupport course, kept unchanged in tests/fixtures/omnisupport/."""
     path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"course fixture {name} not available")
+    assert path.exists(), f"course fixture {name} is missing from {FIXTURES}"
     return path
 
 

@@ -12,7 +12,7 @@ from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_rang
 from orchestration.defs.resources import FactoryResource
 from orchestration.evidence.report import save_run_results
 from orchestration.lib.translator import FactoryDbtTranslator
-from orchestration.transform.dbt_project import ensure_manifest, vars_arg
+from orchestration.transform.dbt_project import ensure_manifest, prune_invocation_dirs, vars_arg
 
 TRANSLATOR = FactoryDbtTranslator(Settings.from_env().dbt_docs_url)
 
@@ -32,3 +32,4 @@ def week06_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, facto
     invocation = dbt.cli(["build", "--vars", vars_arg(first, last)], context=context, raise_on_error=False)
     yield from invocation.stream()
     save_run_results(factory.settings().report_dir, context.run_id, invocation.get_artifact("run_results.json"))
+    prune_invocation_dirs()

@@ -77,3 +77,15 @@ def ensure_manifest(env: dict[str, str] | None = None) -> Path:
         )
     os.utime(MANIFEST_PATH)  # parse may leave an older mtime when nothing changed
     return MANIFEST_PATH
+
+
+def prune_invocation_dirs(keep: int = 20) -> int:
+    """dagster-dbt gives every invocation its own folder under target/; keep only the newest."""
+    dirs = sorted(
+        (p for p in TARGET_DIR.glob("*-*") if p.is_dir() and (p / "run_results.json").exists()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for stale in dirs[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return max(0, len(dirs) - keep)
