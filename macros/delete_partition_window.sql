@@ -5,8 +5,11 @@
         build produces, so a day whose raw rows were withdrawn would keep its stale
         rows forever; with this hook a build replaces the whole window. It runs in
         the model's transaction, so readers never see the window empty.
+        The transaction-level advisory lock serialises concurrent builds of the same
+        model: two overlapping delete+insert transactions would otherwise both insert.
     -#}
-    {%- if is_incremental() -%}
+    select pg_advisory_xact_lock(hashtext('{{ this }}'));
+    {%- if is_incremental() %}
         delete from {{ this }}
         where {{ partition_filter(partition_column) }}
     {%- endif -%}

@@ -32,8 +32,10 @@ def _reset(url: str) -> None:
         ensure_schema(conn)
         conn.execute("truncate raw.ticket_events, ops.ingest_ledger, ops.ingest_rejects, ops.ingest_state")
         conn.execute("drop table if exists public.baseline_ticket_events")
-        conn.execute("create table public.baseline_ticket_events (record_fingerprint text primary key, "
-                     "ticket_id text, created_at timestamptz, payload jsonb)")
+        conn.execute(
+            "create table public.baseline_ticket_events (record_fingerprint text primary key, "
+            "ticket_id text, created_at timestamptz, payload jsonb)"
+        )
         conn.commit()
 
 
@@ -55,11 +57,17 @@ def _baseline(url: str, files: list[Path]) -> dict[str, int]:
                     if not isinstance(record, dict) or not validator.is_valid(record):
                         counts["rejected"] += 1
                         continue
-                    rows.append((record_fingerprint(record), record["ticket_id"],
-                                 parse_timestamp(record["created_at"]), canonical_json(record)))
+                    rows.append(
+                        (
+                            record_fingerprint(record),
+                            record["ticket_id"],
+                            parse_timestamp(record["created_at"]),
+                            canonical_json(record),
+                        )
+                    )
             cur.executemany(
-                "insert into public.baseline_ticket_events values (%s, %s, %s, %s::jsonb) "
-                "on conflict do nothing", rows)
+                "insert into public.baseline_ticket_events values (%s, %s, %s, %s::jsonb) on conflict do nothing", rows
+            )
             counts["loaded"] += len(rows)
         conn.commit()
     return counts
@@ -97,7 +105,7 @@ def main() -> int:
         "ratio_factory_vs_baseline": round(baseline_s / factory_s, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "note": "baseline = json.loads + jsonschema + executemany INSERT in one transaction; "
-                "the factory also writes ledger, rejects and state, and keeps file-level atomicity",
+        "the factory also writes ledger, rejects and state, and keeps file-level atomicity",
     }
     out = settings.report_dir / "bench" / "ingest.json"
     out.parent.mkdir(parents=True, exist_ok=True)

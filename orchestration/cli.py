@@ -13,7 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -218,14 +218,14 @@ def _check_range(settings: Settings, first: date, last: date) -> None:
         raise UsageError(f"partition_out_of_range: partitions run from {low} to {high}; asked {first}..{last}")
 
 
-def _evidence_rows(settings: Settings, first: date, last: date) -> list[dict[str, Any]]:
+def _evidence_rows(settings: Settings, first: date, last: date, run_id: str | None = None) -> list[dict[str, Any]]:
     from orchestration.evidence.report import read_evidence
 
     rows: list[dict[str, Any]] = []
     for i in range((last - first).days + 1):
         day = first + timedelta(days=i)
         evidence = read_evidence(settings.report_dir, day)
-        if evidence is None:
+        if evidence is None or (run_id is not None and evidence["run_id"] != run_id):
             rows.append(
                 {
                     "partition_key": day.isoformat(),
@@ -282,17 +282,35 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def _run_job(settings: Settings, first: date, last: date) -> tuple[Any, list[dict[str, Any]]]:
-    from orchestration.db import embedded
-    from orchestration.defs.runner import run_partitions
+    from datetime import datetime
 
-    embedded.database_url(settings)  # start the embedded server now, so a failure is exit 3
+    from orchestration.db import embedded
+    from orchestration.db.connection import connect
+    from orchestration.defs.runner import run_partitions
+    from orchestration.evidence.report import ensure_evidence
+
+    url = embedded.database_url(settings)
+    with connect(url):  # unreachable -> exit 3 before any run starts
+        pass
     verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
     if not verbose:
         logging.getLogger("dagster").setLevel(logging.WARNING)
+    started = datetime.now(UTC)
     # dbt's own log lines are echoed on stdout; stdout belongs to the result (--json, the table).
     with contextlib.redirect_stdout(sys.stderr):
         outcome = run_partitions(first, last, log_level="DEBUG" if verbose else "WARNING")
-    return outcome, _evidence_rows(settings, first, last)
+    ensure_evidence(
+        url,
+        settings,
+        first,
+        last,
+        run_id=outcome.run_id,
+        started_at=started,
+        run_succeeded=outcome.success,
+        failed_steps=outcome.failed_steps,
+    )
+    rows = _evidence_rows(settings, first, last, outcome.run_id)
+    return outcome, rows
 
 
 def _run_exit(outcome: Any, rows: list[dict[str, Any]]) -> int:

@@ -1,6 +1,5 @@
 """dbt models as Dagster assets: one partitioned selection, one dbt invocation per run (models + tests)."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,5 +30,12 @@ def week06_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, facto
     # reads the results and holds downstream.
     invocation = dbt.cli(["build", "--vars", vars_arg(first, last)], context=context, raise_on_error=False)
     yield from invocation.stream()
-    save_run_results(factory.settings().report_dir, context.run_id, invocation.get_artifact("run_results.json"))
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except FileNotFoundError:
+        # dbt stopped before running anything (e.g. a compilation error): the evidence step
+        # then finds no results and holds the partition downstream.
+        context.log.error("dbt produced no run_results.json; see the dbt log above")
+    else:
+        save_run_results(factory.settings().report_dir, context.run_id, run_results)
     prune_invocation_dirs()

@@ -1,15 +1,12 @@
 """The run evidence asset: one validated JSON (+ Markdown) per partition of the run."""
 
-
 from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from orchestration.db.connection import connect
-from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, days, partition_range
+from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
-from orchestration.evidence.report import EVIDENCE_ASSET_KEY, build_evidence, load_run_results, write_evidence
-from orchestration.gate.manifest_gate import gate_partitions
+from orchestration.evidence.report import EVIDENCE_ASSET_KEY, record_partitions
 from orchestration.lib.translator import GROUP_NAME
 
 SILVER_TICKET_FACT = AssetKey(["week06", "silver", "ticket_fact_partitioned"])
@@ -35,33 +32,18 @@ def run_evidence_report(context: AssetExecutionContext, factory: FactoryResource
         if record is not None and record.start_time
         else datetime.now(UTC)
     )
-    gate = gate_partitions(settings.manifest_dir, days(first, last), settings.source_root)
-    run_results = load_run_results(settings.report_dir, context.run_id)
-    decisions: dict[str, str] = {}
-    paths: list[str] = []
+    written = record_partitions(url, settings, first, last, run_id=context.run_id, started_at=started)
+    decisions = {e["partition_key"]: e["downstream_decision"] for e in written}
     rows = ["| partition | status | decision | raw rows | silver rows |", "|---|---|---|---|---|"]
-    with connect(url) as conn:
-        for day in days(first, last):
-            evidence = build_evidence(
-                conn,
-                partition=day,
-                run_id=context.run_id,
-                started_at=started,
-                gates=[g.to_dict() for g in gate.for_partition(day)],
-                run_results=run_results,
-                settings=settings,
-            )
-            write_evidence(evidence, settings.report_dir)
-            decisions[evidence["partition_key"]] = evidence["downstream_decision"]
-            paths.append(evidence["report_path"])
-            rows.append(
-                f"| {day} | {evidence['status']} | {evidence['downstream_decision']} | "
-                f"{evidence['input_row_count']} | {evidence['output_row_count']} |"
-            )
+    rows += [
+        f"| {e['partition_key']} | {e['status']} | {e['downstream_decision']} | "
+        f"{e['input_row_count']} | {e['output_row_count']} |"
+        for e in written
+    ]
     return MaterializeResult(
         metadata={
             "downstream_decisions": decisions,
-            "evidence_paths": paths,
+            "evidence_paths": [e["report_path"] for e in written],
             "summary": MetadataValue.md("\n".join(rows)),
         }
     )

@@ -1,6 +1,5 @@
 """Python assets around dbt: the manifest source, the gate and the raw ingest."""
 
-
 import hashlib
 
 from dagster import (

@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +247,7 @@ def build_evidence(
     run_results: dict[str, Any] | None,
     settings: Settings,
     dry_run: bool = False,
+    extra_checks: tuple[Check, ...] = (),
 ) -> dict[str, Any]:
     manifest_ids = [g["manifest_id"] for g in gates]
     files = ledger_for_manifests(conn, manifest_ids)
@@ -254,6 +255,7 @@ def build_evidence(
     checks = [gate_check(gates), *ledger_checks(gates, files)]
     dbt, invocation_id = dbt_checks(run_results)
     checks.extend(dbt)
+    checks.extend(extra_checks)
     if figures["input_row_count"] == 0:
         checks.append(Check("partition_has_rows", "warning", ("empty_partition",), {}, core=False))
     status, decision = decide(checks, dry_run=dry_run)
@@ -362,3 +364,73 @@ def load_run_results(report_dir: Path, run_id: str) -> dict[str, Any] | None:
         return None
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return document
+
+
+def record_partitions(
+    url: str,
+    settings: Settings,
+    first: date,
+    last: date,
+    *,
+    run_id: str,
+    started_at: datetime,
+    extra_checks: tuple[Check, ...] = (),
+) -> list[dict[str, Any]]:
+    """Build, validate and write the evidence of every partition first..last of one run."""
+    from orchestration.db.connection import connect
+    from orchestration.gate.manifest_gate import gate_partitions
+
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    gate = gate_partitions(settings.manifest_dir, days, settings.source_root)
+    run_results = load_run_results(settings.report_dir, run_id)
+    written = []
+    with connect(url) as conn:
+        for day in days:
+            evidence = build_evidence(
+                conn,
+                partition=day,
+                run_id=run_id,
+                started_at=started_at,
+                gates=[g.to_dict() for g in gate.for_partition(day)],
+                run_results=run_results,
+                settings=settings,
+                extra_checks=extra_checks,
+            )
+            write_evidence(evidence, settings.report_dir)
+            written.append(evidence)
+    return written
+
+
+def ensure_evidence(
+    url: str,
+    settings: Settings,
+    first: date,
+    last: date,
+    *,
+    run_id: str,
+    started_at: datetime,
+    run_succeeded: bool,
+    failed_steps: list[str],
+) -> list[date]:
+    """Give every partition of a finished run a verdict, even when its evidence step never ran.
+
+    That happens when a step failed, or when dbt skipped a model after a failed test (so the
+    evidence step had nothing upstream to wait for). Returns the partitions written here.
+    """
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    missing = [d for d in days if (read_evidence(settings.report_dir, d) or {}).get("run_id") != run_id]
+    if not missing:
+        return []
+    if run_succeeded:
+        gap = Check(
+            "evidence_step",
+            "failed",
+            ("evidence_step_skipped",),
+            {"detail": "the run ended without its evidence step (an upstream model was skipped)"},
+        )
+    else:
+        gap = Check("dagster_run", "failed", ("run_failed",), {"failed_steps": failed_steps})
+    record_partitions(
+        url, settings, min(missing), max(missing), run_id=run_id, started_at=started_at, extra_checks=(gap,)
+    )
+    return missing

@@ -28,8 +28,13 @@ MAX_TICKETS_PER_DAY = 999_999 - FIRST_SEQUENCE + 1  # ticket_id has six sequence
 LATE_HORIZON_DAYS = 7  # a late update lands 1..7 days after the ticket was created
 
 INVALID_KINDS = (
-    "missing_required", "bad_enum", "bad_datetime", "bad_ticket_id", "unexpected_field",
-    "malformed_json", "wrong_type",
+    "missing_required",
+    "bad_enum",
+    "bad_datetime",
+    "bad_ticket_id",
+    "unexpected_field",
+    "malformed_json",
+    "wrong_type",
 )
 
 # The demo input committed under seeds/ (`make seeds` and seeds/README.md use these exact arguments).
@@ -94,15 +99,21 @@ class _Product:
 
 PRODUCTS: dict[str, _Product] = {
     "northstar_workspace": _Product(
-        "Northstar Workspace", "ws", ("2.9.1", "3.0.2", "3.1.5", "3.2.0"),
+        "Northstar Workspace",
+        "ws",
+        ("2.9.1", "3.0.2", "3.1.5", "3.2.0"),
         ("WS-AUTH-001", "WS-PERM-002", "WS-SYNC-003", "WS-API-404", "WS-WEBHOOK-005", "WS-QUOTA-006"),
     ),
     "northstar_edge_gateway": _Product(
-        "Northstar Edge Gateway", "eg", ("FW-2.2.5", "FW-2.3.0", "FW-2.4.1"),
+        "Northstar Edge Gateway",
+        "eg",
+        ("FW-2.2.5", "FW-2.3.0", "FW-2.4.1"),
         ("EG-CONN-001", "EG-FW-002", "EG-SENSOR-003", "EG-BOOT-004", "EG-CERT-005", "EG-TEMP-006"),
     ),
     "northstar_studio": _Product(
-        "Northstar Studio", "st", ("1.3.8", "1.4.2", "1.5.0"),
+        "Northstar Studio",
+        "st",
+        ("1.3.8", "1.4.2", "1.5.0"),
         ("ST-FLOW-001", "ST-EXEC-002", "ST-MONITOR-003", "ST-INTEG-004", "ST-SCHED-005"),
     ),
 }
@@ -177,15 +188,33 @@ SUBJECTS: dict[str, tuple[str, ...]] = {
         "Please update the billing contact for our account",
     ),
 }
-_CATEGORIES = _Weighted([
-    ("feature_request", 67), ("billing", 53), ("installation", 50), ("security", 48), ("documentation", 47),
-    ("authentication", 44), ("performance", 42), ("configuration", 41), ("other", 39), ("connectivity", 37),
-    ("bug_report", 32),
-])
+_CATEGORIES = _Weighted(
+    [
+        ("feature_request", 67),
+        ("billing", 53),
+        ("installation", 50),
+        ("security", 48),
+        ("documentation", 47),
+        ("authentication", 44),
+        ("performance", 42),
+        ("configuration", 41),
+        ("other", 39),
+        ("connectivity", 37),
+        ("bug_report", 32),
+    ]
+)
 # Categories whose tickets usually quote product error codes.
-_TECHNICAL = frozenset({
-    "installation", "configuration", "connectivity", "authentication", "bug_report", "performance", "security",
-})
+_TECHNICAL = frozenset(
+    {
+        "installation",
+        "configuration",
+        "connectivity",
+        "authentication",
+        "bug_report",
+        "performance",
+        "security",
+    }
+)
 _DETAILS = (
     "Started after the last maintenance window.",
     "Affects every user in the EU region.",
@@ -196,12 +225,14 @@ _DETAILS = (
     "No recent changes on the customer side.",
 )
 # What the description says about the reporter: (sentence, pii_level, pii_redacted).
-_REPORTER_NOTES = _Weighted([
-    (("", "none", False), 25),
-    ((" Reported by [REDACTED_NAME] from the IT team.", "low", True), 40),
-    ((" Reported by the account's IT administrator.", "low", False), 20),
-    ((" Reporter contact: [REDACTED_EMAIL], [REDACTED_PHONE].", "high", True), 15),
-])
+_REPORTER_NOTES = _Weighted(
+    [
+        (("", "none", False), 25),
+        ((" Reported by [REDACTED_NAME] from the IT team.", "low", True), 40),
+        ((" Reported by the account's IT administrator.", "low", False), 20),
+        ((" Reporter contact: [REDACTED_EMAIL], [REDACTED_PHONE].", "high", True), 15),
+    ]
+)
 _ATTACHMENT_COUNTS = (0, 0, 0, 0, 1, 2)  # screenshots or logs on a third of the tickets
 
 _PRIORITIES = _Weighted([("p1_critical", 7), ("p2_high", 13), ("p3_medium", 50), ("p4_low", 30)])
@@ -232,12 +263,43 @@ _LATE_OFFSETS = _Weighted([(1, 35), (2, 20), (3, 15), (4, 10), (5, 8), (6, 7), (
 _HOURLY_LOAD = (2, 2, 2, 2, 3, 4, 6, 8, 9, 10, 10, 10, 9, 9, 10, 10, 9, 8, 6, 5, 4, 3, 3, 2)
 
 _COMPANY_FIRST = (
-    "Apex", "Summit", "Cobalt", "Zenith", "Pinnacle", "Horizon", "Nova", "Meridian", "Prism", "Vertex", "Crest",
-    "Acme", "Harbor", "Juniper", "Granite", "Silverline", "Bluefin", "Ironwood", "Lumen", "Northgate",
+    "Apex",
+    "Summit",
+    "Cobalt",
+    "Zenith",
+    "Pinnacle",
+    "Horizon",
+    "Nova",
+    "Meridian",
+    "Prism",
+    "Vertex",
+    "Crest",
+    "Acme",
+    "Harbor",
+    "Juniper",
+    "Granite",
+    "Silverline",
+    "Bluefin",
+    "Ironwood",
+    "Lumen",
+    "Northgate",
 )
 _COMPANY_SECOND = (
-    "Solutions", "Analytics", "Engineering", "Industries", "Ops", "Networks", "Systems", "Tech", "Data", "Cloud",
-    "Digital", "Logistics", "Health", "Retail", "Energy",
+    "Solutions",
+    "Analytics",
+    "Engineering",
+    "Industries",
+    "Ops",
+    "Networks",
+    "Systems",
+    "Tech",
+    "Data",
+    "Cloud",
+    "Digital",
+    "Logistics",
+    "Health",
+    "Retail",
+    "Energy",
 )
 _ORG_COUNT = 240
 _CONTACTS_BY_TIER = {"enterprise": (10, 40), "professional": (4, 15), "standard": (2, 8), "free": (1, 2)}
@@ -582,41 +644,65 @@ def _missing_required(record: dict[str, Any], rng: random.Random) -> None:
 
 
 def _bad_enum(record: dict[str, Any], rng: random.Random) -> None:
-    name, value = rng.choice((
-        ("status", "reopened"), ("priority", "urgent"), ("product_line", "northstar_cloud"),
-        ("sla_tier", "gold"), ("pii_level", "medium"), ("quality_gate", "skipped"),
-    ))
+    name, value = rng.choice(
+        (
+            ("status", "reopened"),
+            ("priority", "urgent"),
+            ("product_line", "northstar_cloud"),
+            ("sla_tier", "gold"),
+            ("pii_level", "medium"),
+            ("quality_gate", "skipped"),
+        )
+    )
     record[name] = value
 
 
 def _bad_datetime(record: dict[str, Any], rng: random.Random) -> None:
-    name, value = rng.choice((
-        ("created_at", "yesterday"), ("created_at", record["created_at"][:10]),
-        ("updated_at", "17/04/2026 14:05"), ("updated_at", record["created_at"][:11] + "25:61:00Z"),
-        ("created_at", record["created_at"][:19]),  # offset lost in a naive export
-    ))
+    name, value = rng.choice(
+        (
+            ("created_at", "yesterday"),
+            ("created_at", record["created_at"][:10]),
+            ("updated_at", "17/04/2026 14:05"),
+            ("updated_at", record["created_at"][:11] + "25:61:00Z"),
+            ("created_at", record["created_at"][:19]),  # offset lost in a naive export
+        )
+    )
     record[name] = value
 
 
 def _bad_ticket_id(record: dict[str, Any], rng: random.Random) -> None:
     ticket_id = record["ticket_id"]
-    record["ticket_id"] = rng.choice((
-        ticket_id.lower(), ticket_id[:-2], ticket_id.replace("TKT-", "TICKET-"), ticket_id.replace("-", "_"),
-    ))
+    record["ticket_id"] = rng.choice(
+        (
+            ticket_id.lower(),
+            ticket_id[:-2],
+            ticket_id.replace("TKT-", "TICKET-"),
+            ticket_id.replace("-", "_"),
+        )
+    )
 
 
 def _unexpected_field(record: dict[str, Any], rng: random.Random) -> None:
-    name, value = rng.choice((
-        ("sentiment", "negative"), ("internal_note", "customer called twice"), ("csat_score", 2),
-    ))
+    name, value = rng.choice(
+        (
+            ("sentiment", "negative"),
+            ("internal_note", "customer called twice"),
+            ("csat_score", 2),
+        )
+    )
     record[name] = value
 
 
 def _wrong_type(record: dict[str, Any], rng: random.Random) -> None:
-    name, value = rng.choice((
-        ("pii_redacted", "yes"), ("error_codes", ",".join(record["error_codes"])), ("tags", None),
-        ("customer_id", 40213), ("subject", ["split", "subject"]),
-    ))
+    name, value = rng.choice(
+        (
+            ("pii_redacted", "yes"),
+            ("error_codes", ",".join(record["error_codes"])),
+            ("tags", None),
+            ("customer_id", 40213),
+            ("subject", ["split", "subject"]),
+        )
+    )
     record[name] = value
 
 
@@ -873,9 +959,7 @@ class GenerationSummary:
 # --- Entry point -----------------------------------------------------------------------------
 
 
-def _check_arguments(
-    start: date, days: int, tickets_per_day: int, seed: int, rates: Mapping[str, float]
-) -> None:
+def _check_arguments(start: date, days: int, tickets_per_day: int, seed: int, rates: Mapping[str, float]) -> None:
     if not isinstance(start, date) or isinstance(start, datetime):
         raise ValueError(f"start must be a date, got {start!r}")
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:

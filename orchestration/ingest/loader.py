@@ -108,12 +108,16 @@ def _read_lines(handle: BinaryIO, limit: int, digest: Any) -> Iterator[tuple[byt
 
     Memory stays bounded by `limit` whatever the file holds.
     """
+    first = True
     while True:
         piece = handle.readline(limit + 1)
         if not piece:
             return
         digest.update(piece)
         length = len(piece)
+        if first:
+            first = False
+            piece = piece.removeprefix(b"\xef\xbb\xbf")  # the byte-order mark some exporters write
         if len(piece) > limit and not piece.endswith(b"\n"):
             while not piece.endswith(b"\n"):  # drain the rest of an oversize line
                 more = handle.readline(1 << 20)

@@ -137,3 +137,81 @@ def test_cli_evidence_reports_the_partition(two_runs, capsys) -> None:  # type: 
     assert code == 0
     assert document["partition_key"] == PARTITION.isoformat()
     assert document["downstream_decision"] == two_runs["evidence"][1]["downstream_decision"]
+
+
+def test_run_that_dies_before_its_evidence_still_leaves_a_verdict(two_runs, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Fault injection: the evidence step crashes; the CLI writes evidence that holds the partition."""
+    import orchestration.defs.evidence as evidence_asset
+    from orchestration.cli import main
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("injected failure in the evidence step")
+
+    monkeypatch.setattr(evidence_asset, "record_partitions", crash)
+    code = main(["run", "--partition", PARTITION.isoformat(), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1 and document["success"] is False
+    (row,) = document["partitions"]
+    assert row["run_id"] == document["run_id"]
+    assert row["downstream_decision"] == "hold_downstream"
+    assert "run_failed" in row["reason_codes"]
+
+
+
+def test_failure_sensor_writes_the_missing_verdict(two_runs, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A run launched from the UI has no CLI around it: the run-failure sensor closes the gap."""
+    from dagster import DagsterEventType, build_run_status_sensor_context
+
+    import orchestration.defs.evidence as evidence_asset
+    from orchestration.defs.resources import FactoryResource
+    from orchestration.defs.runner import run_partitions
+    from orchestration.defs.sensors import evidence_after_failure
+    from orchestration.evidence.report import read_evidence
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("injected failure in the evidence step")
+
+    monkeypatch.setattr(evidence_asset, "record_partitions", crash)
+    instance = two_runs["instance"]
+    outcome = run_partitions(PARTITION, PARTITION, instance=instance)
+    assert not outcome.success
+    settings = Settings.from_env()
+    assert read_evidence(settings.report_dir, PARTITION)["run_id"] != outcome.run_id
+    event = instance.all_logs(outcome.run_id, of_type=DagsterEventType.RUN_FAILURE)[0].dagster_event
+    context = build_run_status_sensor_context(
+        sensor_name="week06_evidence_after_failure", dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(outcome.run_id), dagster_event=event,
+        resources={"factory": FactoryResource()},
+    )
+    evidence_after_failure(context)
+    document = read_evidence(settings.report_dir, PARTITION)
+    assert document["run_id"] == outcome.run_id
+    assert document["downstream_decision"] == "hold_downstream" and "run_failed" in document["reason_codes"]
+
+def test_failing_blocking_check_holds_downstream(two_runs, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Corrupt bronze behind the gate's back: a real dbt test fails and the evidence holds the partition."""
+    from orchestration.cli import main
+
+    with connect(two_runs["url"]) as conn:
+        conn.execute(
+            """
+            insert into raw.ticket_events (record_fingerprint, ticket_id, partition_date, created_at, status,
+                priority, product_line, customer_id, pii_level, quality_gate, payload, manifest_id, batch_id,
+                run_id, source_id, source_fingerprint, source_line, ingested_at)
+            select 'corrupt-' || record_fingerprint, ticket_id, partition_date, created_at, 'reopened',
+                priority, product_line, customer_id, pii_level, quality_gate, payload, manifest_id, batch_id,
+                'manual-edit', source_id, source_fingerprint, source_line, now() + interval '1 day'
+            from raw.ticket_events where partition_date = %s limit 1
+            """,
+            (PARTITION,),
+        )
+        conn.commit()
+    code = main(["run", "--partition", PARTITION.isoformat(), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1
+    (row,) = document["partitions"]
+    assert row["run_id"] == document["run_id"]
+    assert row["downstream_decision"] == "hold_downstream" and row["status"] == "failed"
+    # dbt skipped the models downstream of the failed test, so Dagster skipped the evidence
+    # step too; the verdict still names the failed dbt test.
+    assert "dbt_test_failed" in row["reason_codes"]

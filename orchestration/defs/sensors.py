@@ -1,0 +1,80 @@
+"""Sensors: no partition of a finished run is left without a verdict."""
+
+from datetime import UTC, date, datetime
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunStatusSensorContext,
+    run_status_sensor,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
+
+from orchestration.defs.jobs import week06_data_factory_job
+from orchestration.defs.resources import FactoryResource
+from orchestration.evidence.report import ensure_evidence
+
+
+def _run_partitions(tags: dict[str, str]) -> tuple[date, date] | None:
+    if PARTITION_NAME_TAG in tags:
+        day = date.fromisoformat(tags[PARTITION_NAME_TAG])
+        return day, day
+    if ASSET_PARTITION_RANGE_START_TAG in tags and ASSET_PARTITION_RANGE_END_TAG in tags:
+        return (
+            date.fromisoformat(tags[ASSET_PARTITION_RANGE_START_TAG]),
+            date.fromisoformat(tags[ASSET_PARTITION_RANGE_END_TAG]),
+        )
+    return None
+
+
+def _close_evidence_gap(context: RunStatusSensorContext, factory: FactoryResource, succeeded: bool) -> None:
+    run = context.dagster_run
+    window = _run_partitions(dict(run.tags))
+    if window is None:
+        return
+    record = context.instance.get_run_record_by_id(run.run_id)
+    started = datetime.fromtimestamp(record.start_time, UTC) if record and record.start_time else datetime.now(UTC)
+    failed_steps = (
+        []
+        if succeeded
+        else [
+            e.step_key
+            for e in context.instance.all_logs(run.run_id)
+            if e.dagster_event is not None and e.dagster_event.is_step_failure and e.step_key
+        ]
+    )
+    written = ensure_evidence(
+        factory.database_url(),
+        factory.settings(),
+        *window,
+        run_id=run.run_id,
+        started_at=started,
+        run_succeeded=succeeded,
+        failed_steps=failed_steps,
+    )
+    if written:
+        context.log.warning(f"run {run.run_id} ended without evidence for {written}; wrote holding evidence")
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    monitored_jobs=[week06_data_factory_job],
+    name="week06_evidence_after_success",
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def evidence_after_success(context: RunStatusSensorContext, factory: FactoryResource) -> None:
+    _close_evidence_gap(context, factory, succeeded=True)
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.FAILURE,
+    monitored_jobs=[week06_data_factory_job],
+    name="week06_evidence_after_failure",
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def evidence_after_failure(context: RunStatusSensorContext, factory: FactoryResource) -> None:
+    _close_evidence_gap(context, factory, succeeded=False)
