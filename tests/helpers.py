@@ -81,6 +81,4 @@ def ticket(n: int = 1, day: str = "2026-04-17", **overrides: Any) -> dict[str, A
 
 
 def jsonl(*records: dict[str, Any] | bytes) -> bytes:
-    return b"".join(
-        (r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in records
-    )
+    return b"".join((r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in records)

@@ -47,8 +47,7 @@ def two_runs(empty_db: str):  # type: ignore[no-untyped-def]
         outcomes.append(run_partitions(PARTITION, PARTITION, instance=instance))
         snapshots.append(_snapshot(empty_db))
         evidence.append(read_evidence(settings.report_dir, PARTITION))
-    return {"outcomes": outcomes, "snapshots": snapshots, "evidence": evidence, "instance": instance,
-            "url": empty_db}
+    return {"outcomes": outcomes, "snapshots": snapshots, "evidence": evidence, "instance": instance, "url": empty_db}
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +156,6 @@ def test_run_that_dies_before_its_evidence_still_leaves_a_verdict(two_runs, caps
     assert "run_failed" in row["reason_codes"]
 
 
-
 def test_failure_sensor_writes_the_missing_verdict(two_runs, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A run launched from the UI has no CLI around it: the run-failure sensor closes the gap."""
     from dagster import DagsterEventType, build_run_status_sensor_context
@@ -179,14 +177,17 @@ def test_failure_sensor_writes_the_missing_verdict(two_runs, monkeypatch) -> Non
     assert read_evidence(settings.report_dir, PARTITION)["run_id"] != outcome.run_id
     event = instance.all_logs(outcome.run_id, of_type=DagsterEventType.RUN_FAILURE)[0].dagster_event
     context = build_run_status_sensor_context(
-        sensor_name="week06_evidence_after_failure", dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(outcome.run_id), dagster_event=event,
+        sensor_name="week06_evidence_after_failure",
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(outcome.run_id),
+        dagster_event=event,
         resources={"factory": FactoryResource()},
     )
     evidence_after_failure(context)
     document = read_evidence(settings.report_dir, PARTITION)
     assert document["run_id"] == outcome.run_id
     assert document["downstream_decision"] == "hold_downstream" and "run_failed" in document["reason_codes"]
+
 
 def test_failing_blocking_check_holds_downstream(two_runs, capsys) -> None:  # type: ignore[no-untyped-def]
     """Corrupt bronze behind the gate's back: a real dbt test fails and the evidence holds the partition."""

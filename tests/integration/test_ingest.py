@@ -44,8 +44,11 @@ def test_every_line_is_accounted_and_rejects_are_kept(empty_db: str, tmp_path: P
     (f,) = result.files
     assert (f.lines_read, f.loaded, f.duplicates, f.rejected) == (9, 3, 1, 5)
     assert f.rejected_by_reason == {
-        "blank_line": 1, "contract_violation": 1, "malformed_json": 1,
-        "partition_out_of_range": 1, "undecodable_bytes": 1,
+        "blank_line": 1,
+        "contract_violation": 1,
+        "malformed_json": 1,
+        "partition_out_of_range": 1,
+        "undecodable_bytes": 1,
     }
     assert f.touched_partitions == ["2026-04-17"]
     assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 3
@@ -58,11 +61,17 @@ def test_every_line_is_accounted_and_rejects_are_kept(empty_db: str, tmp_path: P
         anchors = conn.execute(
             "select distinct manifest_id, batch_id, run_id, source_fingerprint from raw.ticket_events"
         ).fetchall()
-    assert rejects == [(5, "malformed_json"), (6, "undecodable_bytes"), (7, "contract_violation"),
-                       (8, "blank_line"), (9, "partition_out_of_range")]
+    assert rejects == [
+        (5, "malformed_json"),
+        (6, "undecodable_bytes"),
+        (7, "contract_violation"),
+        (8, "blank_line"),
+        (9, "partition_out_of_range"),
+    ]
     assert ledger == [(9, 3, 1, 5)]
-    assert anchors == [(result.gate.manifest_id, result.gate.batch_id, result.run_id,
-                        hashlib.sha256(MIXED).hexdigest())]
+    assert anchors == [
+        (result.gate.manifest_id, result.gate.batch_id, result.run_id, hashlib.sha256(MIXED).hexdigest())
+    ]
 
 
 def test_second_ingest_adds_nothing(empty_db: str, tmp_path: Path) -> None:
@@ -131,8 +140,13 @@ def test_course_seed_file_loads_unchanged(empty_db: str, tmp_path: Path, capsys)
     assert main(["ingest", "--manifest", str(manifest), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["status"] == "success"
-    assert document["totals"] == {"lines_read": 2, "loaded": 2, "duplicates": 0, "rejected": 0,
-                                  "rejected_by_reason": {}}
+    assert document["totals"] == {
+        "lines_read": 2,
+        "loaded": 2,
+        "duplicates": 0,
+        "rejected": 0,
+        "rejected_by_reason": {},
+    }
     assert document["touched_partitions"] == ["2026-04-17"]
 
 
@@ -144,3 +158,16 @@ def test_cli_exit_codes(empty_db: str, tmp_path: Path, capsys) -> None:
     assert "manifest_malformed_json" in capsys.readouterr().err
     assert main(["gate", "--manifest", str(course_fixture("manifest_week02_practice_v1.json")), "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["manifest_id"] == "manifest-week02-practice-20260420-001"
+
+
+def test_bom_and_crlf_exports_load(empty_db: str, tmp_path: Path) -> None:
+    content = b"\xef\xbb\xbf" + jsonl(ticket(1), ticket(2)).replace(b"\n", b"\r\n")
+    (f,) = _ingest(empty_db, write_source(tmp_path, "windows.jsonl", content)).files
+    assert (f.lines_read, f.loaded, f.rejected) == (2, 2, 0)
+
+
+def test_run_refuses_partitions_out_of_range(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["run", "--partition", "2025-12-31"]) == 2
+    assert "partition_out_of_range" in capsys.readouterr().err
+    assert main(["run", "--start", "2026-04-17", "--end", "2026-04-10"]) == 2
+    assert main(["run"]) == 2

@@ -118,9 +118,9 @@ def _is_json(line: bytes) -> bool:
 def test_valid_lines_are_compact_utf8_json_in_contract_order(run: tuple[Path, GenerationSummary]) -> None:
     out, _ = run
     encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-    order = list(json.loads((Path(__file__).parents[2] / "contracts" / "ticket_v1.schema.json").read_text())[
-        "properties"
-    ])
+    order = list(
+        json.loads((Path(__file__).parents[2] / "contracts" / "ticket_v1.schema.json").read_text())["properties"]
+    )
     for _, line, record in _valid_records(out):
         assert encoder.encode(record).encode("utf-8") == line
         keys = list(record)
@@ -231,9 +231,7 @@ def test_ticket_lifecycles_are_consistent(run: tuple[Path, GenerationSummary]) -
 
 
 def test_zero_rates_give_a_clean_on_time_export(tmp_path: Path) -> None:
-    summary = generate(
-        tmp_path, START, 2, 80, seed=3, invalid_rate=0.0, duplicate_rate=0.0, late_rate=0.0
-    )
+    summary = generate(tmp_path, START, 2, 80, seed=3, invalid_rate=0.0, duplicate_rate=0.0, late_rate=0.0)
     assert (summary.invalid, summary.duplicates, summary.late_updates) == (0, 0, 0)
     assert summary.valid == summary.records > 0
     for day, record in _first_versions(tmp_path):
@@ -262,7 +260,8 @@ def test_an_interrupted_run_leaves_no_half_file(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(RuntimeError, match="killed"):
         generate(tmp_path, START, 3, 40)
     assert [p.name for p in _files(tmp_path) if p.is_file()] == [
-        "tickets-20260410.jsonl", "manifest-tickets-20260410-001.json"
+        "tickets-20260410.jsonl",
+        "manifest-tickets-20260410-001.json",
     ]
 
 

@@ -1,0 +1,38 @@
+"""The course's decision rule, and evidence that breaks its contract is never written."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestration.evidence.report import Check, dbt_checks, decide, write_evidence
+
+
+@pytest.mark.parametrize(
+    ("checks", "dry_run", "expected"),
+    [
+        ([Check("a", "success")], False, ("success", "proceed_to_week07")),
+        ([Check("a", "success"), Check("b", "warning")], False, ("warning", "manual_review_required")),
+        ([Check("a", "warning"), Check("b", "failed")], False, ("failed", "hold_downstream")),
+        ([Check("a", "failed")], True, ("failed", "hold_downstream")),
+        ([Check("a", "success")], True, ("skipped", "dry_run_only")),
+        ([Check("a", "failed", core=False)], False, ("warning", "manual_review_required")),
+        ([Check("a", "not_available", core=False)], False, ("success", "proceed_to_week07")),
+    ],
+)
+def test_decision_rule(checks: list[Check], dry_run: bool, expected: tuple[str, str]) -> None:
+    assert decide(checks, dry_run=dry_run) == expected
+
+
+def test_missing_dbt_results_fail_the_partition() -> None:
+    checks, invocation = dbt_checks(None)
+    assert invocation is None
+    assert [(c.name, c.status, c.reason_codes) for c in checks] == [("dbt_build", "failed", ("dbt_results_missing",))]
+
+
+def test_invalid_evidence_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="evidence_invalid"):
+        write_evidence({"partition_key": date(2026, 4, 17).isoformat(), "status": "great"}, tmp_path)
+    assert not list(tmp_path.rglob("*.json"))
