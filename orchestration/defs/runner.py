@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,6 +10,10 @@ from dagster import DagsterInstance
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from orchestration.config import Settings
+
+LOCAL_INSTANCE_YAML = (
+    "# Dagster instance of support-data-factory: default local storage.\ntelemetry:\n  enabled: false\n"
+)
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,8 @@ def instance_for(settings: Settings) -> DagsterInstance:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
-        # Defaults (SQLite storage under DAGSTER_HOME); the file only tells Dagster they are intended.
-        config.write_text("# Dagster instance of support-data-factory: default local storage.\n")
-    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+        # Default local storage (SQLite under DAGSTER_HOME), no telemetry: nothing leaves the machine.
+        config.write_text(LOCAL_INSTANCE_YAML)
     return DagsterInstance.from_config(str(settings.dagster_home))
 
 
