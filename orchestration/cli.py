@@ -13,7 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, timedelta
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +211,7 @@ def _partition_args(args: argparse.Namespace) -> tuple[date, date]:
 
 
 def _check_range(settings: Settings, first: date, last: date) -> None:
-    from orchestration.ingest.loader import partition_bounds
+    from orchestration.partitions import partition_bounds
 
     low, high = partition_bounds(settings)
     if first < low or last > high:
@@ -220,10 +220,10 @@ def _check_range(settings: Settings, first: date, last: date) -> None:
 
 def _evidence_rows(settings: Settings, first: date, last: date, run_id: str | None = None) -> list[dict[str, Any]]:
     from orchestration.evidence.report import read_evidence
+    from orchestration.partitions import days_between
 
     rows: list[dict[str, Any]] = []
-    for i in range((last - first).days + 1):
-        day = first + timedelta(days=i)
+    for day in days_between(first, last):
         evidence = read_evidence(settings.report_dir, day)
         if evidence is None or (run_id is not None and evidence["run_id"] != run_id):
             rows.append(

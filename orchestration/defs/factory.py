@@ -13,12 +13,13 @@ from dagster import (
     observable_source_asset,
 )
 
-from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, days, partition_range
+from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
 from orchestration.gate.manifest_gate import gate_partitions
 from orchestration.ingest.loader import ingest_gated, sum_file_counts
 from orchestration.ingest.stats import partition_row_counts
 from orchestration.lib.translator import GROUP_NAME
+from orchestration.partitions import days_between
 
 SEED_MANIFESTS = AssetKey(["week06", "source", "seed_manifests"])
 MANIFEST_GATE = AssetKey(["week06", "factory", "manifest_gate"])
@@ -67,7 +68,7 @@ def _gate_table(gate) -> str:  # type: ignore[no-untyped-def]
 def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
     settings = factory.settings()
     first, last = partition_range(context)
-    gate = gate_partitions(settings.manifest_dir, days(first, last), settings.source_root)
+    gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
     judgments = [a.judgment for g in gate.results for a in g.assets]
     for path, err in gate.unreadable:
         context.log.warning(f"manifest {path.name} cannot be judged: {err}")
@@ -96,7 +97,7 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
     settings = factory.settings()
     url = factory.database_url()
     first, last = partition_range(context)
-    gate = gate_partitions(settings.manifest_dir, days(first, last), settings.source_root)
+    gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
     results = [ingest_gated(url, g, settings=settings, run_id=context.run_id) for g in gate.results]
     files = [f for r in results for f in r.files]
     totals = sum_file_counts(files)

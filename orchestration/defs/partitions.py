@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from dagster import AssetExecutionContext, BackfillPolicy, DailyPartitionsDefinition
 
@@ -21,10 +21,6 @@ def partition_range(context: AssetExecutionContext) -> tuple[date, date]:
     """The inclusive first..last partition of this run (one day or a single-run range)."""
     window = context.partition_key_range
     return date.fromisoformat(window.start), date.fromisoformat(window.end)
-
-
-def days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 PARTITIONS = daily_partitions(Settings.from_env())

@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import psycopg
 
 from orchestration import contracts
 from orchestration.config import PROJECT_ROOT, Settings
+from orchestration.partitions import days_between
 
 EVIDENCE_SCHEMA_VERSION = "run_evidence_v1"
 EVIDENCE_ASSET_KEY = "week06/ops/run_evidence_report"
@@ -380,7 +381,7 @@ def record_partitions(
     from orchestration.db.connection import connect
     from orchestration.gate.manifest_gate import gate_partitions
 
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    days = days_between(first, last)
     gate = gate_partitions(settings.manifest_dir, days, settings.source_root)
     run_results = load_run_results(settings.report_dir, run_id)
     written = []
@@ -417,7 +418,7 @@ def ensure_evidence(
     That happens when a step failed, or when dbt skipped a model after a failed test (so the
     evidence step had nothing upstream to wait for). Returns the partitions written here.
     """
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    days = days_between(first, last)
     missing = [d for d in days if (read_evidence(settings.report_dir, d) or {}).get("run_id") != run_id]
     if not missing:
         return []

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from orchestration import contracts
+from orchestration.partitions import days_between
 
 JUDGMENTS = ("accept", "warn", "quarantine", "reject")
 LOADABLE_JUDGMENTS = frozenset({"accept", "warn"})
@@ -170,7 +171,7 @@ def manifest_partitions(manifest: dict[str, Any]) -> list[date]:
         first = start.astimezone(UTC).date()
         last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
         if (last - first).days <= 3660:
-            return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+            return days_between(first, last)
     match = _BATCH_DAY.search(str(manifest.get("batch_id", "")))
     if match:
         try:

@@ -17,6 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from orchestration.gate.manifest_gate import DEFAULT_POLICY
+
 T = TypeVar("T")
 
 SOURCE_ID = "structured:tickets:northstar_daily_export"
@@ -826,14 +828,7 @@ def _manifest(day: date, data_name: str, sha256: str, size_bytes: int, seed: int
             "cursor_end": _iso_z(end),
             "watermark_field": "ingested_at",
         },
-        "gate_policy": {
-            "on_missing_checksum": "warn",
-            "on_partial_metadata": "warn",
-            "on_missing_metadata": "quarantine",
-            "on_pii_gap": "quarantine",
-            "on_contract_mismatch": "reject",
-            "on_unknown_license": "reject",
-        },
+        "gate_policy": dict(DEFAULT_POLICY),
         "assets": [
             {
                 "source_id": SOURCE_ID,

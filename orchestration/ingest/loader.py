@@ -13,7 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,6 +24,7 @@ from orchestration.db.connection import connect, redact
 from orchestration.db.schema import ensure_schema
 from orchestration.gate.manifest_gate import AssetJudgment, GateResult, judge_manifest
 from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, Rejection, TicketVersion
+from orchestration.partitions import partition_bounds
 
 CHUNK_LINES = 5_000
 ANCHOR_COLUMNS = ("manifest_id", "batch_id", "run_id", "source_id", "source_fingerprint", "trace_id", "ingested_at")
@@ -339,12 +340,6 @@ def _failed(result: FileResult, code: str, message: str) -> FileResult:
     failed = FileResult(result.source_id, result.location, "failed", result.source_fingerprint, result.size_bytes)
     failed.reasons.append({"code": code, "message": message})
     return failed
-
-
-def partition_bounds(settings: Settings, today: date | None = None) -> tuple[date, date]:
-    """Inclusive range of partitions a record may land in: the configured start .. tomorrow (UTC)."""
-    today = today or datetime.now(UTC).date()
-    return settings.partition_start, today + timedelta(days=1)
 
 
 def ingest_gated(
