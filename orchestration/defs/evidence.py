@@ -1,11 +1,10 @@
 """The run evidence asset: one validated JSON (+ Markdown) per partition of the run."""
 
-from datetime import UTC, datetime
-
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
+from orchestration.defs.runner import run_started_at
 from orchestration.evidence.report import EVIDENCE_ASSET_KEY, record_partitions
 from orchestration.lib.translator import GROUP_NAME
 
@@ -26,12 +25,7 @@ def run_evidence_report(context: AssetExecutionContext, factory: FactoryResource
     settings = factory.settings()
     url = factory.database_url()
     first, last = partition_range(context)
-    record = context.instance.get_run_record_by_id(context.run_id)
-    started = (
-        datetime.fromtimestamp(record.start_time, UTC)
-        if record is not None and record.start_time
-        else datetime.now(UTC)
-    )
+    started = run_started_at(context.instance, context.run_id)
     written = record_partitions(url, settings, first, last, run_id=context.run_id, started_at=started)
     decisions = {e["partition_key"]: e["downstream_decision"] for e in written}
     rows = ["| partition | status | decision | raw rows | silver rows |", "|---|---|---|---|---|"]

@@ -16,7 +16,7 @@ from dagster import (
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
 from orchestration.gate.manifest_gate import gate_partitions
-from orchestration.ingest.loader import ingest_gated, sum_file_counts
+from orchestration.ingest.loader import ingest_gated, sum_counts
 from orchestration.ingest.stats import partition_row_counts
 from orchestration.lib.translator import GROUP_NAME
 from orchestration.partitions import days_between
@@ -100,7 +100,7 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
     gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
     results = [ingest_gated(url, g, settings=settings, run_id=context.run_id) for g in gate.results]
     files = [f for r in results for f in r.files]
-    totals = sum_file_counts(files)
+    totals = sum_counts([f.to_dict() for f in files])
     touched = sorted({p for r in results for p in r.touched_partitions})
     # Late updates: versions of tickets created before this run's window make those partitions stale.
     stale = [p for p in touched if not (first.isoformat() <= p <= last.isoformat())]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dagster import DagsterInstance
@@ -21,6 +21,14 @@ class JobOutcome:
     run_id: str
     success: bool
     failed_steps: list[str]
+
+
+def run_started_at(instance: DagsterInstance, run_id: str) -> datetime:
+    """When the run started, per the instance (now, if the instance does not know yet)."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is not None and record.start_time:
+        return datetime.fromtimestamp(record.start_time, UTC)
+    return datetime.now(UTC)
 
 
 def instance_for(settings: Settings) -> DagsterInstance:

@@ -1,6 +1,6 @@
 """Sensors: no partition of a finished run is left without a verdict."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from dagster import (
     DagsterRunStatus,
@@ -16,6 +16,7 @@ from dagster._core.storage.tags import (
 
 from orchestration.defs.jobs import week06_data_factory_job
 from orchestration.defs.resources import FactoryResource
+from orchestration.defs.runner import run_started_at
 from orchestration.evidence.report import ensure_evidence
 
 
@@ -36,8 +37,7 @@ def _close_evidence_gap(context: RunStatusSensorContext, factory: FactoryResourc
     window = _run_partitions(dict(run.tags))
     if window is None:
         return
-    record = context.instance.get_run_record_by_id(run.run_id)
-    started = datetime.fromtimestamp(record.start_time, UTC) if record and record.start_time else datetime.now(UTC)
+    started = run_started_at(context.instance, run.run_id)
     failed_steps = (
         []
         if succeeded

@@ -7,8 +7,6 @@ and a dbt `run_results.json`; nothing here knows about Dagster.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +16,8 @@ import psycopg
 
 from orchestration import contracts
 from orchestration.config import PROJECT_ROOT, Settings
+from orchestration.fileio import write_text_atomic
+from orchestration.ingest.loader import sum_counts
 from orchestration.partitions import days_between
 
 EVIDENCE_SCHEMA_VERSION = "run_evidence_v1"
@@ -104,20 +104,6 @@ def ledger_for_manifests(conn: psycopg.Connection, manifest_ids: list[str]) -> l
         "rejected_by_reason",
     )
     return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
-def sum_counts(files: list[dict[str, Any]]) -> dict[str, Any]:
-    by_reason: dict[str, int] = {}
-    for f in files:
-        for code, n in (f.get("rejected_by_reason") or {}).items():
-            by_reason[code] = by_reason.get(code, 0) + int(n)
-    return {
-        "lines_read": sum(int(f["lines_read"]) for f in files),
-        "loaded": sum(int(f["loaded"]) for f in files),
-        "duplicates": sum(int(f["duplicates"]) for f in files),
-        "rejected": sum(int(f["rejected"]) for f in files),
-        "rejected_by_reason": dict(sorted(by_reason.items())),
-    }
 
 
 def _relation_exists(conn: psycopg.Connection, name: str) -> bool:
@@ -293,18 +279,6 @@ def build_evidence(
     }
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def render_markdown(evidence: dict[str, Any]) -> str:
     totals = evidence["ingest"]["totals"]
     failed = [c for c in evidence["checks"] if c["status"] == "failed"]
@@ -335,8 +309,8 @@ def write_evidence(evidence: dict[str, Any], report_dir: Path) -> Path:
     if problems:
         raise ValueError("evidence_invalid: " + "; ".join(problems))
     json_path, md_path = evidence_paths(report_dir, date.fromisoformat(evidence["partition_key"]))
-    _atomic_write(json_path, json.dumps(evidence, indent=2, sort_keys=False) + "\n")
-    _atomic_write(md_path, render_markdown(evidence))
+    write_text_atomic(json_path, json.dumps(evidence, indent=2, sort_keys=False) + "\n")
+    write_text_atomic(md_path, render_markdown(evidence))
     return json_path
 
 
@@ -355,7 +329,7 @@ def run_results_path(report_dir: Path, run_id: str) -> Path:
 def save_run_results(report_dir: Path, run_id: str, run_results: dict[str, Any]) -> Path:
     """Keep the dbt invocation's results beside the evidence that cites them."""
     path = run_results_path(report_dir, run_id)
-    _atomic_write(path, json.dumps(run_results) + "\n")
+    write_text_atomic(path, json.dumps(run_results) + "\n")
     return path
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from orchestration.fileio import write_text_atomic
 from orchestration.gate.manifest_gate import DEFAULT_POLICY
 
 T = TypeVar("T")
@@ -776,15 +777,6 @@ class _AtomicJsonl:
         return self._digest.hexdigest()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
 class _RecentLines:
     """A fixed-size ring of recently written valid lines: the pool redeliveries are drawn from."""
 
@@ -1004,7 +996,7 @@ def _write_batch(
         sha256 = sink.commit()
         lines, size_bytes = sink.lines, sink.size_bytes
     manifest = _manifest(day, data_path.name, sha256, size_bytes, run.seed)
-    _write_atomic(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return BatchSummary(
         batch_date=day,
         batch_id=batch_id,

@@ -58,15 +58,16 @@ class FileResult:
         return dict(self.__dict__)
 
 
-def sum_file_counts(files: list[FileResult]) -> dict[str, Any]:
+def sum_counts(files: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals of per-file accounting (FileResult dicts or ledger rows)."""
     by_reason: Counter[str] = Counter()
     for f in files:
-        by_reason.update(f.rejected_by_reason)
+        by_reason.update({code: int(n) for code, n in (f.get("rejected_by_reason") or {}).items()})
     return {
-        "lines_read": sum(f.lines_read for f in files),
-        "loaded": sum(f.loaded for f in files),
-        "duplicates": sum(f.duplicates for f in files),
-        "rejected": sum(f.rejected for f in files),
+        "lines_read": sum(int(f["lines_read"]) for f in files),
+        "loaded": sum(int(f["loaded"]) for f in files),
+        "duplicates": sum(int(f["duplicates"]) for f in files),
+        "rejected": sum(int(f["rejected"]) for f in files),
         "rejected_by_reason": dict(sorted(by_reason.items())),
     }
 
@@ -99,7 +100,7 @@ class IngestResult:
             "dry_run": self.dry_run,
             "gate_status": self.gate.status,
             "files": [f.to_dict() for f in self.files],
-            "totals": sum_file_counts(self.files),
+            "totals": sum_counts([f.to_dict() for f in self.files]),
             "touched_partitions": self.touched_partitions,
         }
 
