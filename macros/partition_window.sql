@@ -6,6 +6,9 @@
       partition_date                  one UTC day, e.g. 2026-04-17
       partition_start, partition_end  a range of days, start inclusive, end exclusive
       (none of them)                  the demo partition, env WEEK06_DEFAULT_PARTITION
+      --full-refresh                  all history: from WEEK06_PARTITION_START_DATE on, open
+                                      ended, whatever the vars (a full refresh recreates the
+                                      tables, so a narrower window would lose the rest)
 
     Refusals raise a compilation error whose message starts with a stable reason code:
       invalid_partition_var   a var is not a YYYY-MM-DD calendar date, or the vars are mixed
@@ -14,6 +17,19 @@
 -#}
 
 {% macro partition_window() -%}
+    {%- set first_partition = parse_partition_date(
+        'WEEK06_PARTITION_START_DATE',
+        env_var('WEEK06_PARTITION_START_DATE', '2026-01-01')
+    ) -%}
+    {%- if flags.FULL_REFRESH -%}
+        {{ return({
+            'start': first_partition.isoformat(),
+            'end': none,
+            'days': none,
+            'mode': 'full_refresh',
+        }) }}
+    {%- endif -%}
+
     {%- set day = partition_window_var('partition_date') -%}
     {%- set start = partition_window_var('partition_start') -%}
     {%- set end = partition_window_var('partition_end') -%}
@@ -59,10 +75,6 @@
         ) }}
     {%- endif -%}
 
-    {%- set first_partition = parse_partition_date(
-        'WEEK06_PARTITION_START_DATE',
-        env_var('WEEK06_PARTITION_START_DATE', '2026-01-01')
-    ) -%}
     {%- if start_date < first_partition -%}
         {{ refuse_partition_window(
             'partition_out_of_range',
@@ -82,13 +94,15 @@
 
 {% macro partition_filter(column) -%}
     {#-
-        Render `<column> >= start and <column> < end` for the current window.
-        `column` must be a date column (partition_date): comparing a timestamptz with a
-        date would depend on the session time zone.
+        Render `<column> >= start and <column> < end` for the current window (no upper
+        bound under --full-refresh). `column` must be a date column (partition_date):
+        comparing a timestamptz with a date would depend on the session time zone.
     -#}
     {%- set window = partition_window() -%}
     {{ column }} >= cast('{{ window.start }}' as date)
+    {%- if window.end is not none %}
     and {{ column }} < cast('{{ window.end }}' as date)
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -1,19 +1,28 @@
 {#-
-    Gold adds up to silver: for every partition of the window, the KPI mart's totals
-    (tickets created, resolved, breached, escalated) equal the counts taken directly
-    from ticket_fact. One failing row per partition that disagrees.
+    Gold adds up to silver: for every partition of the window, the `overall` row and
+    the sum of the product_line x priority rows of support_kpi_daily both carry the
+    counts taken directly from ticket_fact (ticket_count = silver rows, and so on).
+    One failing row per partition and count that disagree.
 -#}
 {{ config(meta={'dagster': {'ref': {'name': 'support_kpi_daily'}}}) }}
 
-with ticket_fact as (
+{%- set counts = {
+    'ticket_count': 'true',
+    'open_ticket_count': 'is_open',
+    'p1_ticket_count': "priority = 'p1_critical'",
+    'escalation_count': 'was_escalated',
+    'sla_breach_count': 'sla_breached',
+    'resolved_count': 'is_resolved',
+} %}
+
+with fact as (
 
     select
         partition_date,
-        count(*) as tickets_created,
-        count(*) filter (where is_resolved) as tickets_resolved,
-        count(*) filter (where not is_resolved) as open_backlog,
-        count(*) filter (where sla_breached) as sla_breaches,
-        count(*) filter (where status = 'escalated') as escalated_tickets
+        {%- for name, condition in counts.items() %}
+            count(*) filter (where {{ condition }}) as {{ name }}
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
     from {{ ref('ticket_fact') }}
     where {{ partition_filter('partition_date') }}
     group by partition_date
@@ -22,22 +31,35 @@ with ticket_fact as (
 
 kpi as (
 
+    select * from {{ ref('support_kpi_daily') }}
+    where {{ partition_filter('partition_date') }}
+
+),
+
+overall as (
+
+    select * from kpi
+    where breakdown = 'overall'
+
+),
+
+detail as (
+
     select
         partition_date,
-        sum(tickets_created) as tickets_created,
-        sum(tickets_resolved) as tickets_resolved,
-        sum(open_backlog) as open_backlog,
-        sum(sla_breaches) as sla_breaches,
-        sum(escalated_tickets) as escalated_tickets
-    from {{ ref('support_kpi_daily') }}
-    where {{ partition_filter('partition_date') }}
+        {%- for name in counts %}
+            sum({{ name }}) as {{ name }}
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from kpi
+    where breakdown = 'product_line_priority'
     group by partition_date
 
 ),
 
 partitions as (
 
-    select partition_date from ticket_fact
+    select partition_date from fact
     union
     select partition_date from kpi
 
@@ -45,30 +67,25 @@ partitions as (
 
 compared as (
 
-    select
-        p.partition_date,
-        t.tickets_created as fact_tickets_created,
-        k.tickets_created as kpi_tickets_created,
-        t.tickets_resolved as fact_tickets_resolved,
-        k.tickets_resolved as kpi_tickets_resolved,
-        t.open_backlog as fact_open_backlog,
-        k.open_backlog as kpi_open_backlog,
-        t.sla_breaches as fact_sla_breaches,
-        k.sla_breaches as kpi_sla_breaches,
-        t.escalated_tickets as fact_escalated_tickets,
-        k.escalated_tickets as kpi_escalated_tickets
-    from partitions as p
-    left join ticket_fact as t
-        on p.partition_date = t.partition_date
-    left join kpi as k
-        on p.partition_date = k.partition_date
+    {%- for name in counts %}
+        select
+            p.partition_date,
+            '{{ name }}' as kpi_column,
+            coalesce(f.{{ name }}, 0) as silver_value,
+            o.{{ name }} as overall_value,
+            coalesce(d.{{ name }}, 0) as detail_sum
+        from partitions as p
+        left join fact as f on p.partition_date = f.partition_date
+        left join overall as o on p.partition_date = o.partition_date
+        left join detail as d on p.partition_date = d.partition_date
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 
 )
 
 select * from compared
 where
-    fact_tickets_created is distinct from kpi_tickets_created
-    or fact_tickets_resolved is distinct from kpi_tickets_resolved
-    or fact_open_backlog is distinct from kpi_open_backlog
-    or fact_sla_breaches is distinct from kpi_sla_breaches
-    or fact_escalated_tickets is distinct from kpi_escalated_tickets
+    overall_value is distinct from silver_value
+    or detail_sum != silver_value

@@ -1,9 +1,16 @@
 {#-
-    Daily support KPIs per product line and priority, for the tickets created on each
-    day of the partition window (a created-on cohort: a late update of an old ticket
-    changes that old day's row once the day is replayed). Incremental delete+insert
-    on partition_date, like its upstream.
+    Daily support KPIs of the tickets created on each day of the partition window (a
+    created-on cohort, judged as of each ticket's latest loaded version: a late update
+    of an old ticket changes that old day's rows once the day is replayed).
+
+    Two breakdowns per day: one row per product_line x priority that has tickets, and
+    one `overall` row (product_line = priority = 'all') that exists for every day of the
+    window, with ticket_count 0 and null rates on a day without tickets. Rates come from
+    safe_rate(): null, never a division error, when there is no denominator.
+    Incremental delete+insert on partition_date, like its upstream.
 -#}
+
+{%- set window = partition_window() %}
 
 with ticket_fact as (
 
@@ -12,23 +19,93 @@ with ticket_fact as (
 
 ),
 
-daily as (
+partition_days as (
+
+    {#- Under --full-refresh the window is open ended: stop at the last built day. #}
+    select cast(day as date) as partition_date
+    from generate_series(
+        cast('{{ window.start }}' as date),
+        {%- if window.end is not none %}
+            cast('{{ window.end }}' as date) - 1,
+        {%- else %}
+            (select max(partition_date) from ticket_fact),
+        {%- endif %}
+        interval '1 day'
+    ) as day
+
+),
+
+aggregated as (
 
     select
         partition_date,
+        grouping(product_line, priority) as grouping_level,
         product_line,
         priority,
-        count(*) as tickets_created,
-        count(*) filter (where is_resolved) as tickets_resolved,
-        count(*) filter (where not is_resolved) as open_backlog,
-        count(*) filter (where sla_breached) as sla_breaches,
-        count(*) filter (where status = 'escalated') as escalated_tickets,
-        percentile_cont(0.5) within group (
-            order by resolution_hours
-        ) as median_resolution_hours,
-        avg(resolution_hours) as avg_resolution_hours
+        count(*) as ticket_count,
+        count(*) filter (where is_open) as open_ticket_count,
+        count(*) filter (where priority = 'p1_critical') as p1_ticket_count,
+        count(*) filter (where was_escalated) as escalation_count,
+        count(*) filter (where sla_breached) as sla_breach_count,
+        count(*) filter (where is_resolved) as resolved_count,
+        avg(resolution_minutes) as avg_handle_time_minutes,
+        avg(age_days) filter (where is_open) as avg_backlog_age_days
     from ticket_fact
-    group by partition_date, product_line, priority
+    group by grouping sets (
+        (partition_date, product_line, priority),
+        (partition_date)
+    )
+
+),
+
+by_product_line_priority as (
+
+    select
+        partition_date,
+        'product_line_priority' as breakdown,
+        product_line,
+        priority,
+        ticket_count,
+        open_ticket_count,
+        p1_ticket_count,
+        escalation_count,
+        sla_breach_count,
+        resolved_count,
+        avg_handle_time_minutes,
+        avg_backlog_age_days
+    from aggregated
+    where grouping_level = 0
+
+),
+
+overall as (
+
+    select
+        days.partition_date,
+        'overall' as breakdown,
+        'all' as product_line,
+        'all' as priority,
+        coalesce(totals.ticket_count, 0) as ticket_count,
+        coalesce(totals.open_ticket_count, 0) as open_ticket_count,
+        coalesce(totals.p1_ticket_count, 0) as p1_ticket_count,
+        coalesce(totals.escalation_count, 0) as escalation_count,
+        coalesce(totals.sla_breach_count, 0) as sla_breach_count,
+        coalesce(totals.resolved_count, 0) as resolved_count,
+        totals.avg_handle_time_minutes,
+        totals.avg_backlog_age_days
+    from partition_days as days
+    left join aggregated as totals
+        on
+            days.partition_date = totals.partition_date
+            and totals.grouping_level = 3
+
+),
+
+unioned as (
+
+    select * from by_product_line_priority
+    union all
+    select * from overall
 
 ),
 
@@ -36,20 +113,24 @@ final as (
 
     select
         partition_date,
+        breakdown,
         product_line,
         priority,
-        tickets_created::integer as tickets_created,
-        tickets_resolved::integer as tickets_resolved,
-        open_backlog::integer as open_backlog,
-        sla_breaches::integer as sla_breaches,
-        escalated_tickets::integer as escalated_tickets,
-        round(
-            sla_breaches::numeric / nullif(tickets_created, 0), 4
-        )::numeric(5, 4) as sla_breach_rate,
-        round(median_resolution_hours::numeric, 2)::numeric(12, 2)
-            as median_resolution_hours,
-        round(avg_resolution_hours, 2)::numeric(12, 2) as avg_resolution_hours
-    from daily
+        ticket_count::integer as ticket_count,
+        open_ticket_count::integer as open_ticket_count,
+        p1_ticket_count::integer as p1_ticket_count,
+        escalation_count::integer as escalation_count,
+        {{ safe_rate('escalation_count', 'ticket_count') }}::numeric(5, 4)
+            as escalation_rate,
+        sla_breach_count::integer as sla_breach_count,
+        {{ safe_rate('sla_breach_count', 'ticket_count') }}::numeric(5, 4)
+            as sla_breach_rate,
+        resolved_count::integer as resolved_count,
+        {{ safe_rate('resolved_count', 'ticket_count') }}::numeric(5, 4)
+            as resolution_rate,
+        round(avg_handle_time_minutes, 2)::numeric(14, 2) as avg_handle_time_minutes,
+        round(avg_backlog_age_days, 4)::numeric(12, 4) as avg_backlog_age_days
+    from unioned
 
 )
 

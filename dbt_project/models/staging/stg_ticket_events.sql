@@ -59,7 +59,10 @@ versioned as (
         ) as version_rank,
         count(*) over (
             partition by ticket_id, partition_date
-        ) as version_count
+        ) as version_count,
+        bool_or(status = 'escalated') over (
+            partition by ticket_id, partition_date
+        ) as was_escalated
     from renamed
 
 )
