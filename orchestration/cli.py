@@ -138,16 +138,29 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
-    from orchestration.gate.manifest_gate import judge_manifest
+    from orchestration.gate.manifest_gate import ManifestUnreadable, judge_manifest, unreadable_report
 
-    result = judge_manifest(Path(args.manifest), _source_root(args, settings))
+    manifest = Path(args.manifest)
+    try:
+        result = judge_manifest(manifest, _source_root(args, settings))
+    except ManifestUnreadable as err:
+        if not args.json:
+            raise
+        # Scripts get their one JSON document (status `unreadable`) even when there is nothing to judge.
+        _emit(unreadable_report(manifest, err), True, lambda: None)
+        print(f"data-factory: {err}", file=sys.stderr)
+        return EXIT_USAGE
     document = result.to_dict()
 
     def human() -> None:
         print(f"{document['manifest_id']}: {document['status']}")
         for asset in document["assets"]:
             reasons = "; ".join(f"{r['code']}: {r['message']}" for r in asset["reasons"]) or "ok"
-            print(f"  {asset['source_id']}: {asset['judgment']} ({reasons})")
+            judgment = asset["judgment"]
+            if asset["metadata_judgment"] != judgment:
+                judgment += f" (metadata alone: {asset['metadata_judgment']})"
+            loadable = "loadable" if asset["loadable"] else "not loadable"
+            print(f"  {asset['source_id']}: {judgment}, {loadable} ({reasons})")
 
     _emit(document, args.json, human)
     return EXIT_REFUSED if result.refused else EXIT_OK
@@ -469,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from orchestration.contracts import ContractViolation
     from orchestration.db.connection import DatabaseUnreachable, redact
     from orchestration.gate.manifest_gate import ManifestUnreadable
 
@@ -488,6 +502,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ManifestUnreadable as exc:
         print(f"data-factory: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ContractViolation as exc:  # our own output broke its contract: refuse to show it
+        print(f"data-factory: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_REFUSED
     except ValueError as exc:
         print(f"data-factory: invalid_argument: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

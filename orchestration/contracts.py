@@ -15,6 +15,9 @@ from orchestration.config import CONTRACTS_DIR
 TICKET = "ticket_v1"
 SOURCE_MANIFEST = "source_manifest_v1"
 RUN_EVIDENCE = "run_evidence_v1"
+GATE_REPORT = "gate_report_v1"
+BACKFILL_PLAN = "backfill_plan_v1"
+DELIVERY_SUMMARY = "delivery_summary_v1"
 
 _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
@@ -58,6 +61,27 @@ def violations(name: str, instance: Any, limit: int = 5) -> list[str]:
     """Contract violations of `instance`, as short sentences, most relevant first."""
     errors = sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
     return [describe_error(e) for e in errors[:limit]]
+
+
+class ContractViolation(ValueError):
+    """A document this product produces breaks its own contract: a bug, never written or printed."""
+
+    def __init__(self, code: str, name: str, problems: list[str]) -> None:
+        super().__init__(f"{code}: the document breaks {name}: " + "; ".join(problems))
+        self.code = code
+        self.problems = problems
+
+
+def require_valid(name: str, instance: Any, code: str) -> None:
+    """Raise ContractViolation (with reason `code`) unless `instance` satisfies contract `name`."""
+    problems = violations(name, instance)
+    if problems:
+        raise ContractViolation(code, name, problems)
+
+
+def schema_names() -> list[str]:
+    """Every contract in contracts/, by name (`<name>.schema.json`)."""
+    return sorted(p.name.removesuffix(".schema.json") for p in CONTRACTS_DIR.glob("*.schema.json"))
 
 
 def _conforms_date_time(value: str) -> bool:

@@ -1,10 +1,12 @@
-"""Writing files so that a reader (or a crash) never sees half of one."""
+"""Files as users see them: written whole or not at all, and shown without machine paths."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+from orchestration.config import PROJECT_ROOT
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -20,3 +22,11 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def display_path(path: Path) -> str:
+    """Paths inside the project are shown relative to it (no machine path in reports or evidence)."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except (ValueError, OSError, RuntimeError):
+        return str(path)

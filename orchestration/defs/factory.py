@@ -1,11 +1,13 @@
 """Python assets around dbt: the manifest source, the gate and the raw ingest."""
 
 import hashlib
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     DataVersion,
+    Failure,
     MaterializeResult,
     MetadataValue,
     ObserveResult,
@@ -15,7 +17,7 @@ from dagster import (
 
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
-from orchestration.gate.manifest_gate import gate_partitions
+from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
 from orchestration.ingest.loader import ingest_gated, sum_counts
 from orchestration.ingest.stats import partition_row_counts
 from orchestration.lib.translator import GROUP_NAME
@@ -44,16 +46,44 @@ def seed_manifests(factory: FactoryResource) -> ObserveResult:
     )
 
 
-def _gate_table(gate) -> str:  # type: ignore[no-untyped-def]
-    rows = ["| manifest | source_id | judgment | reasons |", "|---|---|---|---|"]
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _gate_table(gate: PartitionGate) -> str:
+    rows = [
+        "| manifest | source_id | judgment | metadata judgment | loadable | reasons |",
+        "|---|---|---|---|---|---|",
+    ]
     for g in gate.results:
         for a in g.assets:
+            reasons = "<br>".join(_cell(f"{r.code}: {r.message}") for r in a.reasons) or "-"
             rows.append(
-                f"| {g.manifest_id} | {a.source_id} | {a.judgment} | {', '.join(r.code for r in a.reasons) or '-'} |"
+                f"| {g.manifest_id} | {_cell(a.source_id)} | {a.judgment} | {a.metadata_judgment} | "
+                f"{'yes' if a.loadable else 'no'} | {reasons} |"
             )
     for path, err in gate.unreadable:
-        rows.append(f"| {path.name} | - | unreadable | {err.code} |")
+        rows.append(f"| {_cell(path.name)} | - | unreadable | - | no | {_cell(f'{err.code}: {err.message}')} |")
     return "\n".join(rows)
+
+
+def _asset_judgments(gate: PartitionGate) -> list[dict[str, object]]:
+    """Each declared file's judgment and reasons, from the validated gate reports."""
+    judged: list[dict[str, object]] = []
+    for g in gate.results:
+        report = g.to_dict()
+        for a in report["assets"]:
+            judged.append(
+                {
+                    "manifest_id": report["manifest_id"],
+                    "source_id": a["source_id"],
+                    "judgment": a["judgment"],
+                    "metadata_judgment": a["metadata_judgment"],
+                    "loadable": a["loadable"],
+                    "reasons": a["reasons"],
+                }
+            )
+    return judged
 
 
 @asset(
@@ -70,18 +100,22 @@ def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> M
     first, last = partition_range(context)
     gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
     judgments = [a.judgment for g in gate.results for a in g.assets]
-    for path, err in gate.unreadable:
-        context.log.warning(f"manifest {path.name} cannot be judged: {err}")
-    return MaterializeResult(
-        metadata={
-            "manifests": len(gate.results),
-            "unreadable_manifests": len(gate.unreadable),
-            "assets_loadable": sum(1 for g in gate.results for a in g.assets if a.loadable),
-            "judgments": {j: judgments.count(j) for j in sorted(set(judgments))},
-            "reason_codes": gate.reason_codes(),
-            "judgment_table": MetadataValue.md(_gate_table(gate)),
-        }
-    )
+    metadata: dict[str, Any] = {
+        "manifests": len(gate.results),
+        "unreadable_manifests": len(gate.unreadable),
+        "assets_loadable": sum(1 for g in gate.results for a in g.assets if a.loadable),
+        "judgments": {j: judgments.count(j) for j in sorted(set(judgments))},
+        "reason_codes": gate.reason_codes(),
+        "asset_judgments": MetadataValue.json(_asset_judgments(gate)),
+        "judgment_table": MetadataValue.md(_gate_table(gate)),
+    }
+    if gate.unreadable:
+        # A manifest the gate cannot read may declare this partition's files: never pass it silently.
+        raise Failure(
+            description="; ".join(f"manifest {path.name} cannot be judged: {err}" for path, err in gate.unreadable),
+            metadata=metadata,
+        )
+    return MaterializeResult(metadata=metadata)
 
 
 @asset(

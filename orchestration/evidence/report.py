@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 
 from orchestration import contracts
-from orchestration.config import PROJECT_ROOT, Settings
-from orchestration.fileio import write_text_atomic
+from orchestration.config import Settings
+from orchestration.fileio import display_path, write_text_atomic
 from orchestration.ingest.loader import sum_counts
 from orchestration.partitions import days_between
 
@@ -64,14 +64,6 @@ def decide(checks: list[Check], *, dry_run: bool = False) -> tuple[str, str]:
 def evidence_paths(report_dir: Path, partition: date) -> tuple[Path, Path]:
     base = report_dir / "run_evidence" / partition.isoformat()
     return base.with_suffix(".json"), base.with_suffix(".md")
-
-
-def display_path(path: Path) -> str:
-    """Paths inside the project are shown relative to it (no machine path in evidence)."""
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 # ---------------------------------------------------------------- inputs from the database
@@ -143,7 +135,9 @@ def gate_check(gates: list[dict[str, Any]]) -> Check:
         return Check("manifest_gate", "warning", ("no_manifest_for_partition",), {"manifests": 0})
     judgments = [a["judgment"] for g in gates for a in g["assets"]]
     codes = sorted({r["code"] for g in gates for a in g["assets"] for r in a["reasons"]})
-    status = "failed" if "reject" in judgments else "warning" if {"quarantine", "warn"} & set(judgments) else "success"
+    # not_available: a declared file could not be examined (e.g. remote), so the partition may lack data.
+    refused_or_doubtful = {"quarantine", "warn", "not_available"}
+    status = "failed" if "reject" in judgments else "warning" if refused_or_doubtful & set(judgments) else "success"
     return Check(
         "manifest_gate",
         status,
@@ -305,9 +299,7 @@ def render_markdown(evidence: dict[str, Any]) -> str:
 
 def write_evidence(evidence: dict[str, Any], report_dir: Path) -> Path:
     """Validate against run_evidence_v1, then write JSON and Markdown atomically. Returns the JSON path."""
-    problems = contracts.violations(contracts.RUN_EVIDENCE, evidence)
-    if problems:
-        raise ValueError("evidence_invalid: " + "; ".join(problems))
+    contracts.require_valid(contracts.RUN_EVIDENCE, evidence, "evidence_invalid")
     json_path, md_path = evidence_paths(report_dir, date.fromisoformat(evidence["partition_key"]))
     write_text_atomic(json_path, json.dumps(evidence, indent=2, sort_keys=False) + "\n")
     write_text_atomic(md_path, render_markdown(evidence))

@@ -9,15 +9,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from orchestration import contracts
+from orchestration.fileio import display_path
 from orchestration.partitions import days_between
 
-JUDGMENTS = ("accept", "warn", "quarantine", "reject")
+# Worst last. not_available: the file could not be examined here (remote object store), so nothing
+# is known of its content; a reject (a rule broken on the metadata or the file) still outranks it.
+GATE_REPORT_VERSION = "gate_report_v1"
+JUDGMENTS = ("accept", "warn", "quarantine", "not_available", "reject")
 LOADABLE_JUDGMENTS = frozenset({"accept", "warn"})
 TICKET_CONTRACT = "omni://contracts/data/ticket/v1"
 SUPPORTED_ASSET_TYPES = frozenset({"jsonl", "ndjson"})
+# Object stores and web locations a deployment could be configured to read; none is configured in
+# this factory, so their files are `not_available` (not rejected: the manifest is not wrong).
+REMOTE_SCHEMES = frozenset(
+    {"s3", "s3a", "s3n", "gs", "gcs", "az", "abfs", "abfss", "wasb", "wasbs", "adl", "hdfs", "webhdfs"}
+    | {"http", "https", "ftp", "ftps", "sftp", "oss", "cos", "r2"}
+)
 DEFAULT_POLICY = {
     "on_missing_checksum": "warn",
     "on_partial_metadata": "warn",
@@ -113,38 +123,61 @@ class GateResult:
         return any(not a.loadable for a in self.assets)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The gate report (contract gate_report_v1), validated: a report breaking it is never shown."""
+        document = {
+            "report_schema_version": GATE_REPORT_VERSION,
             "manifest_id": self.manifest_id,
             "batch_id": self.batch_id,
-            "manifest_path": str(self.manifest_path),
+            "manifest_path": display_path(self.manifest_path),
             "status": self.status,
             "partitions": [d.isoformat() for d in manifest_partitions(self.manifest)],
             "reasons": [r.to_dict() for r in self.reasons],
             "assets": [a.to_dict() for a in self.assets],
         }
+        contracts.require_valid(contracts.GATE_REPORT, document, "gate_report_invalid")
+        return document
+
+
+def unreadable_report(manifest_path: Path, error: ManifestUnreadable) -> dict[str, Any]:
+    """The gate report (gate_report_v1) of a manifest that cannot be judged at all."""
+    document = {
+        "report_schema_version": GATE_REPORT_VERSION,
+        "manifest_id": None,
+        "batch_id": None,
+        "manifest_path": display_path(manifest_path),
+        "status": "unreadable",
+        "partitions": [],
+        "reasons": [Reason(error.code, error.message).to_dict()],
+        "assets": [],
+    }
+    contracts.require_valid(contracts.GATE_REPORT, document, "gate_report_invalid")
+    return document
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
     """Read and schema-check a manifest, or raise ManifestUnreadable with a stable code."""
+    shown = display_path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ManifestUnreadable("manifest_missing", f"no manifest at {path}") from None
+        raise ManifestUnreadable("manifest_missing", f"no manifest at {shown}") from None
     except OSError as exc:
-        raise ManifestUnreadable("manifest_unreadable", f"cannot read {path}: {exc.strerror}") from None
+        raise ManifestUnreadable("manifest_unreadable", f"cannot read {shown}: {exc.strerror or exc}") from None
     try:
         document = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ManifestUnreadable("manifest_undecodable", f"{path} is not UTF-8") from None
+        raise ManifestUnreadable("manifest_undecodable", f"{shown} is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise ManifestUnreadable(
-            "manifest_malformed_json", f"{path} is not JSON (line {exc.lineno}: {exc.msg})"
+            "manifest_malformed_json", f"{shown} is not JSON (line {exc.lineno}: {exc.msg})"
         ) from None
+    except RecursionError:
+        raise ManifestUnreadable("manifest_malformed_json", f"{shown} nests too deeply to be a manifest") from None
     if not isinstance(document, dict):
-        raise ManifestUnreadable("manifest_invalid", f"{path}: a manifest is a JSON object")
+        raise ManifestUnreadable("manifest_invalid", f"{shown}: a manifest is a JSON object")
     problems = contracts.violations(contracts.SOURCE_MANIFEST, document)
     if problems:
-        raise ManifestUnreadable("manifest_invalid", f"{path} breaks source_manifest_v1: " + "; ".join(problems))
+        raise ManifestUnreadable("manifest_invalid", f"{shown} breaks source_manifest_v1: " + "; ".join(problems))
     return document
 
 
@@ -217,19 +250,43 @@ def _sha256_and_size(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _resolve_location(location: str, manifest_dir: Path) -> tuple[Path | None, Reason | None]:
+def _resolve_location(location: str, manifest_dir: Path) -> tuple[Path | None, str, Reason | None]:
+    """The local path a location names, or the judgment and reason why it names none."""
+    if "\x00" in location:
+        return None, "reject", Reason("invalid_location", f"{location!r} contains a NUL character")
     parsed = urlparse(location)
-    if parsed.scheme and len(parsed.scheme) > 1:  # a one-letter scheme is a Windows drive
-        if parsed.scheme != "file":
-            return None, Reason(
-                "unsupported_scheme",
-                f"{location!r}: scheme '{parsed.scheme}://' cannot be read here (local files only)",
+    scheme = parsed.scheme.lower()
+    if scheme and len(scheme) > 1:  # a one-letter scheme is a Windows drive
+        if scheme in REMOTE_SCHEMES:
+            return (
+                None,
+                "not_available",
+                Reason(
+                    "remote_source_not_configured",
+                    f"{location!r}: no {scheme}:// source is configured here; only local files can be read",
+                ),
             )
-        location = parsed.path
+        if scheme != "file":
+            return (
+                None,
+                "reject",
+                Reason("unsupported_scheme", f"{location!r}: scheme {scheme!r} is not a source this factory knows"),
+            )
+        if parsed.netloc not in ("", "localhost"):
+            return (
+                None,
+                "reject",
+                Reason("unsupported_scheme", f"{location!r}: a file:// URL names a local path (file:///path)"),
+            )
+        location = unquote(parsed.path)
     candidate = Path(location)
     if not candidate.is_absolute():
         candidate = manifest_dir / candidate
-    return candidate, None
+    return candidate, "accept", None
+
+
+def _os_error(exc: BaseException) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
 def _judge_asset(
@@ -272,29 +329,40 @@ def _judge_asset(
     if verdict.asset_type.lower() not in SUPPORTED_ASSET_TYPES:
         verdict.add("reject", "unsupported_asset_type", f"asset_type {verdict.asset_type!r} is not jsonl")
         return verdict
-    path, problem = _resolve_location(verdict.location, manifest_dir)
+    path, judgment, problem = _resolve_location(verdict.location, manifest_dir)
     if problem is not None or path is None:
         assert problem is not None
-        verdict.add("reject", problem.code, problem.message)
+        verdict.add(judgment, problem.code, problem.message)
         return verdict
-    resolved = path.resolve()
-    if not resolved.is_relative_to(source_root):
+    try:
+        resolved = path.resolve()
+        inside = resolved.is_relative_to(source_root)
+        exists = resolved.exists()
+        regular = resolved.is_file()
+    except (OSError, RuntimeError) as exc:  # name too long, symlink loop, ...
+        verdict.add("reject", "file_unreadable", f"{verdict.location!r} cannot be resolved: {_os_error(exc)}")
+        return verdict
+    if not inside:
         verdict.add(
             "reject",
             "path_outside_source_root",
-            f"{verdict.location!r} resolves outside the source root {source_root}",
+            f"{verdict.location!r} resolves outside the source root {display_path(source_root)}",
         )
         return verdict
-    if not resolved.is_file():
-        verdict.add("reject", "file_missing", f"{verdict.location!r} does not exist (looked at {resolved})")
+    if not exists:
+        verdict.add(
+            "reject", "file_missing", f"{verdict.location!r} does not exist (looked at {display_path(resolved)})"
+        )
         return verdict
-    verdict.path = resolved
+    if not regular:  # a folder, FIFO or device: never opened (a FIFO would block the gate)
+        verdict.add("reject", "not_a_regular_file", f"{verdict.location!r} is not a regular file")
+        return verdict
     try:
         verdict.sha256, verdict.size_bytes = _sha256_and_size(resolved)
     except OSError as exc:
-        verdict.path = None
-        verdict.add("reject", "file_unreadable", f"{resolved}: {exc.strerror}")
+        verdict.add("reject", "file_unreadable", f"{display_path(resolved)}: {_os_error(exc)}")
         return verdict
+    verdict.path = resolved
     declared_size = asset.get("size_bytes")
     if declared_size is not None and declared_size != verdict.size_bytes:
         verdict.add("reject", "size_mismatch", f"declared {declared_size} bytes, the file has {verdict.size_bytes}")

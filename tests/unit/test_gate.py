@@ -26,14 +26,18 @@ def test_practice_manifest_judges_accept_warn_quarantine_on_metadata() -> None:
     assert by_id["structured:tickets:practice_quarantine"].metadata_judgment == "quarantine"
     assert "pii_scan_gap" in _codes(by_id["structured:tickets:practice_quarantine"])
     # s3:// objects cannot be read here: each says so precisely, none is loadable.
-    assert all("unsupported_scheme" in _codes(a) and not a.loadable for a in result.assets)
+    for asset in result.assets:
+        assert "remote_source_not_configured" in _codes(asset) and "unsupported_scheme" not in _codes(asset)
+        assert asset.judgment == "not_available" and not asset.loadable
+    assert result.status == "not_available" and result.refused
 
 
 def test_synthetic_manifest_is_judged_without_crashing() -> None:
     result = judge_manifest(course_fixture("manifest_tickets_synthetic_v1.json"))
     assert result.manifest_id == "manifest-tickets-synthetic-20260331-001"
     assert [a.metadata_judgment for a in result.assets] == ["accept", "accept"]
-    assert result.refused and result.status == "reject"
+    assert [a.judgment for a in result.assets] == ["not_available", "not_available"]
+    assert result.refused and result.status == "not_available"
     assert manifest_partitions(result.manifest) == [date(2026, 3, 31)]
 
 
@@ -51,7 +55,9 @@ def test_local_file_with_matching_checksum_is_accepted(tmp_path: Path) -> None:
         ({"size_bytes": 1}, "size_mismatch", "reject"),
         ({"source_url_or_path": "../data/absent.jsonl"}, "file_missing", "reject"),
         ({"source_url_or_path": "../../../../etc/passwd"}, "path_outside_source_root", "reject"),
-        ({"source_url_or_path": "https://example.com/x.jsonl"}, "unsupported_scheme", "reject"),
+        ({"source_url_or_path": "https://example.com/x.jsonl"}, "remote_source_not_configured", "not_available"),
+        ({"source_url_or_path": "S3://bucket/x.jsonl"}, "remote_source_not_configured", "not_available"),
+        ({"source_url_or_path": "gopher://example.com/x.jsonl"}, "unsupported_scheme", "reject"),
         ({"asset_type": "parquet"}, "unsupported_asset_type", "reject"),
         ({"pii_scan_status": "suspected"}, "pii_suspected", "quarantine"),
         ({"contract_ref": "omni://contracts/data/doc_asset/v1"}, "contract_mismatch", "reject"),
