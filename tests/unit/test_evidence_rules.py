@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.evidence.report import Check, dbt_checks, decide, write_evidence
+from orchestration.evidence.report import Check, dbt_checks, decide, gate_check, write_evidence
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,22 @@ def test_invalid_evidence_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="evidence_invalid"):
         write_evidence({"partition_key": date(2026, 4, 17).isoformat(), "status": "great"}, tmp_path)
     assert not list(tmp_path.rglob("*.json"))
+
+
+@pytest.mark.parametrize(
+    ("judgments", "status"),
+    [
+        (["accept"], "success"),
+        (["accept", "warn"], "warning"),
+        (["accept", "not_available"], "warning"),  # a declared file that could not be read is never a pass
+        (["not_available", "reject"], "failed"),
+    ],
+)
+def test_gate_check_of_a_partition(judgments: list[str], status: str) -> None:
+    assets = [
+        {"judgment": j, "reasons": [] if j == "accept" else [{"code": f"{j}_reason", "message": "m"}]}
+        for j in judgments
+    ]
+    check = gate_check([{"assets": assets}])
+    assert check.status == status
+    assert len(check.reason_codes) == len([j for j in judgments if j != "accept"])
