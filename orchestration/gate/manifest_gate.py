@@ -299,8 +299,13 @@ def _judge_asset(
     metadata = asset.get("metadata_status")
     if metadata == "partial":
         verdict.add(policy["on_partial_metadata"], "partial_metadata", "metadata_status is partial", metadata=True)
-    elif metadata in ("missing", "unknown"):
-        verdict.add(policy["on_missing_metadata"], "missing_metadata", f"metadata_status is {metadata}", metadata=True)
+    elif metadata in (None, "missing", "unknown"):  # undeclared: nothing is known of it either
+        verdict.add(
+            policy["on_missing_metadata"],
+            "missing_metadata",
+            f"metadata_status is {metadata or 'absent'}",
+            metadata=True,
+        )
     pii = asset.get("pii_scan_status")
     if pii == "suspected":
         verdict.add("quarantine", "pii_suspected", "the PII scan suspects personal data", metadata=True)
@@ -308,12 +313,12 @@ def _judge_asset(
         verdict.add(policy["on_pii_gap"], "pii_scan_gap", f"pii_scan_status is {pii or 'absent'}", metadata=True)
     if not asset.get("checksum_sha256"):
         verdict.add(policy["on_missing_checksum"], "missing_checksum", "no checksum_sha256 declared", metadata=True)
-    contract_ref = asset.get("contract_ref") or manifest["contract_ref"]
-    if contract_ref != TICKET_CONTRACT or manifest["contract_ref"] != TICKET_CONTRACT:
+    foreign = [ref for ref in (asset.get("contract_ref"), manifest["contract_ref"]) if ref and ref != TICKET_CONTRACT]
+    if foreign:
         verdict.add(
             policy["on_contract_mismatch"],
             "contract_mismatch",
-            f"contract {contract_ref!r} is not {TICKET_CONTRACT}, the only contract this factory loads",
+            f"contract {foreign[0]!r} is not {TICKET_CONTRACT}, the only contract this factory loads",
             metadata=True,
         )
     if manifest["license_tag"] == "unknown":

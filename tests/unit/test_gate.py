@@ -21,6 +21,7 @@ from tests.conftest import FIXTURES, PROJECT_ROOT, course_fixture
 from tests.helpers import BASE_MANIFEST, jsonl, ticket, write_source
 
 DOC_CONTRACT = "omni://contracts/data/doc_asset/v1"
+ABSENT = "(absent)"  # an asset field left out of the manifest
 
 
 def _codes(asset) -> set[str]:  # type: ignore[no-untyped-def]
@@ -72,10 +73,15 @@ def test_local_file_with_matching_checksum_is_accepted(tmp_path: Path) -> None:
         ({"pii_scan_status": "suspected"}, "pii_suspected", "quarantine"),
         ({"contract_ref": "omni://contracts/data/doc_asset/v1"}, "contract_mismatch", "reject"),
         ({"checksum_sha256": None}, "missing_checksum", "warn"),
+        ({"metadata_status": ABSENT}, "missing_metadata", "quarantine"),
+        ({"pii_scan_status": ABSENT}, "pii_scan_gap", "quarantine"),
     ],
 )
 def test_asset_refusals(tmp_path: Path, overrides: dict, code: str, judgment: str) -> None:
     manifest = write_source(tmp_path, "t.jsonl", jsonl(ticket()), **overrides)
+    document = json.loads(manifest.read_text())
+    document["assets"] = [{k: v for k, v in a.items() if v != ABSENT} for a in document["assets"]]
+    manifest.write_text(json.dumps(document))
     (asset,) = judge_manifest(manifest).assets
     assert code in _codes(asset)
     assert asset.judgment == judgment
@@ -297,3 +303,14 @@ def test_cli_gate_never_prints_a_report_that_breaks_its_contract(
     assert main(["gate", "--manifest", str(manifest), "--json"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "gate_report_invalid" in captured.err
+
+
+def test_a_manifest_bound_to_another_contract_names_it(tmp_path: Path) -> None:
+    manifest = write_source(tmp_path, "t.jsonl", jsonl(ticket()), contract_ref="omni://contracts/data/ticket/v1")
+    document = json.loads(manifest.read_text())
+    document["contract_ref"] = DOC_CONTRACT
+    manifest.write_text(json.dumps(document))
+    (asset,) = judge_manifest(manifest).assets
+    (reason,) = asset.reasons
+    assert reason.code == "contract_mismatch" and DOC_CONTRACT in reason.message
+    assert asset.judgment == "reject"
