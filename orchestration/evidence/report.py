@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from orchestration import contracts
+from orchestration import contracts, reasons
 from orchestration.config import Settings
 from orchestration.fileio import display_path, write_text_atomic
 from orchestration.ingest.loader import sum_counts
@@ -294,6 +294,10 @@ def render_markdown(evidence: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     lines += [f"| {c['name']} | {c['status']} | {', '.join(c['reason_codes'])} |" for c in evidence["checks"]]
+    codes = dict.fromkeys([*evidence["reason_codes"], *(totals.get("rejected_by_reason") or {})])
+    if codes:
+        lines += ["", "What the reason codes mean:", ""]
+        lines += [f"- `{code}`: {reasons.sentence(code)}" for code in codes]
     return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.evidence.report import Check, dbt_checks, decide, gate_check, write_evidence
+from orchestration.evidence.report import Check, dbt_checks, decide, gate_check, render_markdown, write_evidence
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,32 @@ def test_gate_check_of_a_partition(judgments: list[str], status: str) -> None:
     check = gate_check([{"assets": assets}])
     assert check.status == status
     assert len(check.reason_codes) == len([j for j in judgments if j != "accept"])
+
+
+def test_evidence_markdown_explains_its_reason_codes() -> None:
+    evidence = {
+        "partition_key": "2026-04-17",
+        "status": "warning",
+        "downstream_decision": "manual_review_required",
+        "run_id": "r1",
+        "dbt_invocation_id": None,
+        "manifests": [],
+        "ingest": {
+            "totals": {
+                "lines_read": 3,
+                "loaded": 1,
+                "duplicates": 0,
+                "rejected": 2,
+                "rejected_by_reason": {"malformed_json": 1, "contract_required:priority": 1},
+            }
+        },
+        "input_row_count": 1,
+        "output_row_count": 1,
+        "output_checksum": None,
+        "checks": [],
+        "reason_codes": ["rejected_lines_present"],
+    }
+    text = render_markdown(evidence)
+    assert "- `rejected_lines_present`: Some lines of the partition's files were rejected." in text
+    assert "- `malformed_json`: The line is not valid JSON." in text
+    assert "- `contract_required:priority`: The record breaks ticket_v1" in text
