@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,11 +25,16 @@ from orchestration.config import Settings
 from orchestration.db.connection import connect, redact
 from orchestration.db.schema import ensure_schema
 from orchestration.gate.manifest_gate import AssetJudgment, GateResult, judge_manifest
-from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, Rejection, TicketVersion
+from orchestration.ingest.records import EXCERPT_CHARS, RECORD_COLUMNS, RecordParser, Rejection, TicketVersion
 from orchestration.partitions import partition_bounds
 
 CHUNK_LINES = 5_000
+CHUNK_BYTES = 8 << 20
+GIL_SWITCH_INTERVAL = 0.0005  # a chunk is handed to the writer at 5,000 lines or 8 MiB, whichever first
 ANCHOR_COLUMNS = ("manifest_id", "batch_id", "run_id", "source_id", "source_fingerprint", "trace_id", "ingested_at")
+
+
+EXCERPT_BYTES = EXCERPT_CHARS * 4
 
 
 class FileChanged(Exception):
@@ -42,7 +49,7 @@ def new_run_id() -> str:
 class FileResult:
     source_id: str
     location: str
-    status: str  # loaded | already_ingested | refused | failed
+    status: str  # loaded | already_loaded | refused | failed
     source_fingerprint: str | None = None
     size_bytes: int | None = None
     lines_read: int = 0
@@ -105,98 +112,296 @@ class IngestResult:
         }
 
 
-def _read_lines(handle: BinaryIO, limit: int, digest: Any) -> Iterator[tuple[bytes, int]]:
-    """Yield (line without its newline, true byte length); lines over `limit` come back cut short.
+READ_BLOCK = 1 << 20
+_BOM = b"\xef\xbb\xbf"
 
-    Memory stays bounded by `limit` whatever the file holds.
+
+def _read_lines(handle: BinaryIO, limit: int, digest: Any, block_size: int = READ_BLOCK) -> Iterator[tuple[bytes, int]]:
+    """Yield (line without its line ending, bytes it took in the file); a line over `limit` bytes
+    comes back as (b"", -bytes) and is never held whole.
+
+    Reads in blocks (the digest sees every byte exactly once), so memory stays bounded by the block
+    and the limit whatever the file holds. The byte lengths add up to the file's size.
     """
+    pending = b""
+    draining = 0  # > 0 while skipping through an over-limit line: its bytes so far
     first = True
     while True:
-        piece = handle.readline(limit + 1)
-        if not piece:
-            return
-        digest.update(piece)
-        length = len(piece)
+        block = handle.read(block_size)
+        if block:
+            digest.update(block)
         if first:
             first = False
-            piece = piece.removeprefix(b"\xef\xbb\xbf")  # the byte-order mark some exporters write
-        if len(piece) > limit and not piece.endswith(b"\n"):
-            while not piece.endswith(b"\n"):  # drain the rest of an oversize line
-                more = handle.readline(1 << 20)
-                if not more:
-                    break
-                digest.update(more)
-                length += len(more)
-                piece = more
-            yield b"", -length
-            continue
-        line = piece[:-1] if piece.endswith(b"\n") else piece
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        yield line, length
+            if block.startswith(_BOM):
+                block = block[len(_BOM) :]
+                draining_bom = len(_BOM)
+            else:
+                draining_bom = 0
+        if draining:
+            cut = block.find(b"\n")
+            if cut < 0:
+                draining += len(block)
+                if block:
+                    continue
+                yield b"", -draining
+                return
+            yield b"", -(draining + cut + 1)
+            draining = 0
+            block = block[cut + 1 :]
+        if not block and not pending:
+            return
+        data = pending + block if pending else block
+        if not block:  # end of file: the last line has no newline
+            line = data[:-1] if data.endswith(b"\r") else data
+            if len(data) > limit:
+                yield b"", -(len(data) + draining_bom)
+            else:
+                yield line, len(data) + draining_bom
+            return
+        lines = data.split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            size = len(line) + 1 + draining_bom
+            draining_bom = 0
+            if len(line) > limit:
+                yield b"", -size
+                continue
+            yield (line[:-1] if line.endswith(b"\r") else line), size
+        if len(pending) > limit:
+            draining = len(pending) + draining_bom
+            draining_bom = 0
+            pending = b""
 
 
-def _copy_rows(cur: psycopg.Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
-    with cur.copy(f"copy {table} ({', '.join(columns)}) from stdin") as copy:
-        for row in rows:
-            copy.write_row(row)
+_PROBE = "select record_fingerprint from raw.ticket_events where record_fingerprint = any(%s)"
+_REJECT_COLUMNS = (
+    "run_id",
+    "manifest_id",
+    "source_id",
+    "source_path",
+    "source_fingerprint",
+    "line_number",
+    "reason_codes",
+    "detail",
+    "raw_excerpt",
+    "raw_bytes",
+    "rejected_at",
+)
+_STAGE_DDL = "create temp table if not exists _stage_events (like raw.ticket_events including defaults) on commit drop"
 
 
-_STAGE_DDL = """
-create temp table _stage_events (
-    record_fingerprint text, ticket_id text, partition_date date, created_at timestamptz,
-    updated_at timestamptz, resolved_at timestamptz, sla_due_at timestamptz, status text,
-    priority text, category text, product_line text, sla_tier text, customer_id text,
-    assignee_id text, pii_level text, quality_gate text, payload text, source_line integer
-) on commit drop;
-create temp table _stage_rejects (
-    line_number integer, reason_codes text[], detail text, raw_excerpt text, raw_bytes integer
-) on commit drop;
+@dataclass
+class _Chunk:
+    new: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # fingerprint -> row: surely not stored yet
+    check: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # fingerprint -> row: ask the table first
+    rejects: list[tuple[Any, ...]] = field(default_factory=list)
+    bytes: int = 0
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.check) + len(self.rejects)
+
+    def holds(self, fingerprint: str) -> bool:
+        return fingerprint in self.new or fingerprint in self.check
+
+
+class SeenFilter:
+    """A fixed-size Bloom filter of the fingerprints this transaction has written.
+
+    It answers "surely not written yet" or "maybe": a maybe costs one index probe, never a wrong
+    answer, and its memory (16 MiB) does not grow with the file. At 1M fingerprints about one
+    in 10^5 fresh rows is probed for nothing; at 10M, about one in 100.
+    """
+
+    def __init__(self, bits: int = 1 << 27) -> None:
+        self._bits = bytearray(bits >> 3)
+        self._mask = bits - 1
+
+    def check_and_add(self, fingerprint: str) -> bool:
+        """Whether the fingerprint may have been added before; adds it either way."""
+        value = int(fingerprint[:24], 16)  # 96 bits of a sha256: three independent 27-bit positions
+        bits, mask = self._bits, self._mask
+        seen = True
+        for _ in range(3):
+            position = value & mask
+            value >>= 32
+            byte, bit = position >> 3, 1 << (position & 7)
+            if not bits[byte] & bit:
+                seen = False
+                bits[byte] |= bit
+        return seen
+
+
+class _Writer:
+    """Writes chunks of one file inside its transaction; runs on a worker thread so the server
+    parses and indexes chunk N while Python parses chunk N+1 (libpq waits release the GIL).
+
+    Fast path: probe which fingerprints already exist (rows committed earlier, or written by this
+    transaction's earlier chunks), then COPY only the new rows straight into raw.ticket_events:
+    each row and index entry is written once. Conflict-safe path (`safe=True`, used when another
+    transaction inserted one of the same fingerprints concurrently): COPY into a temporary stage
+    and INSERT ... ON CONFLICT DO NOTHING.
+    """
+
+    def __init__(self, cur: psycopg.Cursor, anchors: tuple[Any, ...], reject_anchors: tuple[Any, ...], safe: bool):
+        self.cur = cur
+        self.anchors = anchors
+        self.reject_anchors = reject_anchors
+        self.safe = safe
+        self.loaded_by_partition: Counter[date] = Counter()
+        self._columns = ", ".join(RECORD_COLUMNS + ANCHOR_COLUMNS)
+        if safe:
+            cur.execute(_STAGE_DDL)
+
+    def write(self, chunk: _Chunk) -> None:
+        if chunk.new or chunk.check:
+            if self.safe:
+                self._write_safe({**chunk.new, **chunk.check})
+            else:
+                self._write_fast(chunk)
+        if chunk.rejects:
+            anchors = self.reject_anchors
+            with self.cur.copy(f"copy ops.ingest_rejects ({', '.join(_REJECT_COLUMNS)}) from stdin") as copy:
+                for reject in chunk.rejects:
+                    copy.write_row(anchors[:5] + reject + anchors[5:])
+
+    def _write_fast(self, chunk: _Chunk) -> None:
+        existing: set[str] = set()
+        if chunk.check:
+            existing = {fp for (fp,) in self.cur.execute(_PROBE, (list(chunk.check),))}
+        anchors = self.anchors
+        counts = self.loaded_by_partition
+        with self.cur.copy(f"copy raw.ticket_events ({self._columns}) from stdin") as copy:
+            for row in chunk.new.values():
+                copy.write_row(row + anchors)
+                counts[row[_PARTITION_INDEX]] += 1
+            for fingerprint, row in chunk.check.items():
+                if fingerprint not in existing:
+                    copy.write_row(row + anchors)
+                    counts[row[_PARTITION_INDEX]] += 1
+
+    def _write_safe(self, rows: dict[str, tuple[Any, ...]]) -> None:
+        cur = self.cur
+        cur.execute("truncate _stage_events")
+        with cur.copy(f"copy _stage_events ({self._columns}) from stdin") as copy:
+            for row in rows.values():
+                copy.write_row(row + self.anchors)
+        inserted = cur.execute(
+            f"""
+            with ins as (
+                insert into raw.ticket_events ({self._columns})
+                select {self._columns} from _stage_events order by source_line
+                on conflict (record_fingerprint) do nothing
+                returning partition_date
+            )
+            select partition_date, count(*) from ins group by partition_date
+            """
+        ).fetchall()
+        for day, n in inserted:
+            self.loaded_by_partition[day] += int(n)
+
+
+# Partitions holding at least one row, found by skipping through the partition_date index
+# (one index descent per distinct day, not a scan of the table).
+_STORED_PARTITIONS = """
+with recursive days(d) as (
+    (select partition_date from raw.ticket_events order by partition_date limit 1)
+    union all
+    select (select partition_date from raw.ticket_events where partition_date > days.d
+            order by partition_date limit 1)
+    from days where days.d is not null
+)
+select d from days where d is not null
 """
-_REJECT_COLUMNS = ("line_number", "reason_codes", "detail", "raw_excerpt", "raw_bytes")
 
 
-def _stage_file(
-    cur: psycopg.Cursor, path: Path, parser: RecordParser, max_line_bytes: int
-) -> tuple[str, int, int, int, Counter[str]]:
-    """Parse the whole file into the stage tables; returns sha256, size, lines, valid, reject counts."""
+_PARTITION_INDEX = RECORD_COLUMNS.index("partition_date")
+_CREATED_INDEX = RECORD_COLUMNS.index("created_at")
+_UPDATED_INDEX = RECORD_COLUMNS.index("updated_at")
+
+
+@dataclass
+class _FileScan:
+    sha256: str = ""
+    size: int = 0
+    lines: int = 0
+    valid: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    cursor_value: datetime | None = None
+
+
+def _scan_file(path: Path, parser: RecordParser, max_line_bytes: int, writer: _Writer, stored: set[date]) -> _FileScan:
+    """Parse the file chunk by chunk, handing each finished chunk to the writer's thread.
+
+    A valid row is "surely new" when its partition held no row when the file's transaction began
+    and the filter has not seen its fingerprint in this transaction; every other row is probed
+    against the table before the COPY. Rows committed meanwhile by another transaction make the
+    COPY fail on the unique index, and the caller redoes the file on the conflict-safe path.
+    """
+    scan = _FileScan()
+    seen = SeenFilter()
+    # The writer thread needs the GIL for a moment after each wait on the server; at CPython's
+    # default 5 ms switch interval it queues behind the parser and the server idles. 0.5 ms
+    # measured +35% throughput here. Restored on the way out.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, GIL_SWITCH_INTERVAL))
     digest = hashlib.sha256()
-    lines = valid = size = 0
-    reasons: Counter[str] = Counter()
-    good: list[tuple[Any, ...]] = []
-    bad: list[tuple[Any, ...]] = []
+    chunk = _Chunk()
+    cursor: datetime | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as pool:
+        in_flight: Future[None] | None = None
 
-    def flush() -> None:
-        _copy_rows(cur, "_stage_events", RECORD_COLUMNS, good)
-        _copy_rows(cur, "_stage_rejects", _REJECT_COLUMNS, bad)
-        good.clear()
-        bad.clear()
+        def hand_over(ready: _Chunk) -> None:
+            nonlocal in_flight
+            if in_flight is not None:
+                in_flight.result()  # at most one chunk being written and one being parsed
+            in_flight = pool.submit(writer.write, ready)
 
-    with path.open("rb") as handle:
-        for raw, length in _read_lines(handle, max_line_bytes, digest):
-            lines += 1
-            size += abs(length)
-            outcome: TicketVersion | Rejection
-            if length < 0:
-                outcome = parser.reject(
-                    lines, raw, "oversize_line", f"{-length} bytes, over the {max_line_bytes}-byte limit", -length
-                )
-            else:
-                outcome = parser.parse(lines, raw)
-            if isinstance(outcome, TicketVersion):
-                valid += 1
-                good.append(outcome.row)
-            else:
-                reasons[outcome.codes[0]] += 1
-                bad.append(
-                    (outcome.line_number, list(outcome.codes), outcome.detail, outcome.excerpt, outcome.raw_bytes)
-                )
-            if len(good) + len(bad) >= CHUNK_LINES:
-                flush()
-    flush()
-    return digest.hexdigest(), size, lines, valid, reasons
+        try:
+            with path.open("rb") as handle:
+                for raw, length in _read_lines(handle, max_line_bytes, digest):
+                    scan.lines += 1
+                    scan.size += abs(length)
+                    outcome: TicketVersion | Rejection
+                    if length < 0:
+                        outcome = parser.reject(
+                            scan.lines,
+                            raw,
+                            "line_too_long",
+                            f"{-length} bytes, over the {max_line_bytes}-byte limit",
+                            -length,
+                        )
+                    else:
+                        outcome = parser.parse(scan.lines, raw)
+                    if isinstance(outcome, TicketVersion):
+                        scan.valid += 1
+                        row = outcome.row
+                        moment = row[_UPDATED_INDEX] or row[_CREATED_INDEX]
+                        if cursor is None or moment > cursor:
+                            cursor = moment
+                        fingerprint = outcome.fingerprint
+                        if not chunk.holds(fingerprint):
+                            maybe_seen = seen.check_and_add(fingerprint)
+                            if maybe_seen or row[_PARTITION_INDEX] in stored:
+                                chunk.check[fingerprint] = row
+                            else:
+                                chunk.new[fingerprint] = row
+                        chunk.bytes += length
+                    else:
+                        scan.reasons[outcome.codes[0]] += 1
+                        reject = (outcome.line_number, list(outcome.codes), outcome.detail, outcome.excerpt)
+                        chunk.rejects.append((*reject, outcome.raw_bytes))
+                        chunk.bytes += min(abs(length), EXCERPT_BYTES)
+                    if len(chunk) >= CHUNK_LINES or chunk.bytes >= CHUNK_BYTES:
+                        hand_over(chunk)
+                        chunk = _Chunk()
+            hand_over(chunk)
+        finally:
+            if in_flight is not None:
+                in_flight.result()
+            sys.setswitchinterval(switch_interval)
+    scan.sha256 = digest.hexdigest()
+    scan.cursor_value = cursor
+    return scan
 
 
 def _ingest_file(
@@ -210,6 +415,7 @@ def _ingest_file(
     trace_id: str | None,
     dry_run: bool,
     reread: bool,
+    safe: bool = False,
 ) -> FileResult:
     assert asset.path is not None and asset.sha256 is not None
     result = FileResult(asset.source_id, asset.location, "loaded", asset.sha256, asset.size_bytes)
@@ -224,46 +430,25 @@ def _ingest_file(
                     (asset.source_id, asset.sha256),
                 ).fetchone()
                 if prior is not None:
-                    result.status = "already_ingested"
+                    result.status = "already_loaded"
                     result.previous_run_id = prior[0]
                     result.reasons.append(
-                        {"code": "already_ingested", "message": f"this exact file was loaded by run {prior[0]}"}
+                        {"code": "already_loaded", "message": f"this exact file was loaded by run {prior[0]}"}
                     )
                     return result
-            cur.execute(_STAGE_DDL)
-            sha, size, lines, valid, reasons = _stage_file(cur, asset.path, parser, settings.max_line_bytes)
-            if sha != asset.sha256:
-                raise FileChanged(f"{asset.path} changed between the gate and the ingest")
             ingested_at = datetime.now(UTC)
-            anchors = (gate.manifest_id, gate.batch_id, run_id, asset.source_id, sha, trace_id, ingested_at)
-            record_cols = ", ".join(RECORD_COLUMNS).replace("payload", "payload::jsonb")
-            inserted = cur.execute(
-                f"""
-                with ins as (
-                    insert into raw.ticket_events ({", ".join(RECORD_COLUMNS)}, {", ".join(ANCHOR_COLUMNS)})
-                    select distinct on (record_fingerprint) {record_cols},
-                           %s, %s, %s, %s, %s, %s, %s
-                    from _stage_events
-                    order by record_fingerprint, source_line
-                    on conflict (record_fingerprint) do nothing
-                    returning partition_date
-                )
-                select partition_date, count(*) from ins group by partition_date order by partition_date
-                """,
-                anchors,
-            ).fetchall()
-            loaded = sum(int(n) for _, n in inserted)
-            touched = [d.isoformat() for d, _ in inserted]
-            rejected = sum(reasons.values())
-            cur.execute(
-                """
-                insert into ops.ingest_rejects (run_id, manifest_id, source_id, source_path, source_fingerprint,
-                    line_number, reason_codes, detail, raw_excerpt, raw_bytes, rejected_at)
-                select %s, %s, %s, %s, %s, line_number, reason_codes, detail, raw_excerpt, raw_bytes, %s
-                from _stage_rejects order by line_number
-                """,
-                (run_id, gate.manifest_id, asset.source_id, str(asset.path), sha, ingested_at),
-            )
+            # The file's sha256 was checked by the gate; the anchors carry it, and the scan re-hashes
+            # what it actually reads, so a file changed in between is caught before anything commits.
+            anchors = (gate.manifest_id, gate.batch_id, run_id, asset.source_id, asset.sha256, trace_id, ingested_at)
+            reject_anchors = (run_id, gate.manifest_id, asset.source_id, str(asset.path), asset.sha256, ingested_at)
+            writer = _Writer(cur, anchors, reject_anchors, safe)
+            stored = {day for (day,) in cur.execute(_STORED_PARTITIONS)}
+            scan = _scan_file(asset.path, parser, settings.max_line_bytes, writer, stored)
+            if scan.sha256 != asset.sha256:
+                raise FileChanged(f"{asset.path} changed between the gate and the ingest")
+            loaded = sum(writer.loaded_by_partition.values())
+            touched = [d.isoformat() for d in sorted(writer.loaded_by_partition)]
+            rejected = sum(scan.reasons.values())
             cur.execute(
                 """
                 insert into ops.ingest_ledger (run_id, manifest_id, batch_id, source_id, source_path,
@@ -277,13 +462,13 @@ def _ingest_file(
                     gate.batch_id,
                     asset.source_id,
                     str(asset.path),
-                    sha,
-                    size,
-                    lines,
+                    scan.sha256,
+                    scan.size,
+                    scan.lines,
                     loaded,
-                    valid - loaded,
+                    scan.valid - loaded,
                     rejected,
-                    json.dumps(dict(reasons)),
+                    json.dumps(dict(scan.reasons)),
                     touched,
                     trace_id,
                     started,
@@ -295,8 +480,7 @@ def _ingest_file(
                 """
                 insert into ops.ingest_state as s (source_id, checkpoint, cursor_field, cursor_value,
                     watermark, last_run_id, last_manifest_id, last_batch_id, updated_at)
-                select %s, %s, %s, (select max(coalesce(updated_at, created_at)) from _stage_events),
-                       %s, %s, %s, %s, %s
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                 on conflict (source_id) do update set
                     checkpoint = excluded.checkpoint,
                     cursor_field = coalesce(excluded.cursor_field, s.cursor_field),
@@ -309,8 +493,9 @@ def _ingest_file(
                 """,
                 (
                     asset.source_id,
-                    sha,
+                    scan.sha256,
                     window.get("cursor_field"),
+                    scan.cursor_value,
                     ingested_at,
                     run_id,
                     gate.manifest_id,
@@ -318,15 +503,32 @@ def _ingest_file(
                     ingested_at,
                 ),
             )
-            result.size_bytes = size
-            result.lines_read = lines
+            result.size_bytes = scan.size
+            result.lines_read = scan.lines
             result.loaded = loaded
-            result.duplicates = valid - loaded
+            result.duplicates = scan.valid - loaded
             result.rejected = rejected
-            result.rejected_by_reason = dict(sorted(reasons.items()))
+            result.rejected_by_reason = dict(sorted(scan.reasons.items()))
             result.touched_partitions = touched
             if dry_run:
                 raise psycopg.Rollback()
+    except psycopg.errors.UniqueViolation:
+        if safe:
+            raise
+        # Another transaction committed some of the same records while this one was copying:
+        # everything of this file rolled back; do it again on the conflict-safe path.
+        return _ingest_file(
+            conn,
+            gate,
+            asset,
+            run_id=run_id,
+            parser=parser,
+            settings=settings,
+            trace_id=trace_id,
+            dry_run=dry_run,
+            reread=reread,
+            safe=True,
+        )
     except FileChanged as exc:
         return _failed(result, FileChanged.reason_code, str(exc))
     except OSError as exc:

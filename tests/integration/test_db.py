@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -12,12 +13,15 @@ import psycopg
 import pytest
 
 from orchestration.cli import main
+from tests.conftest import SESSION_ROOT
 
 
 @pytest.fixture()
-def own_server(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+def own_server(monkeypatch: pytest.MonkeyPatch):
     # A server of its own: this test stops and kills it, which must not touch the session's server.
-    root = Path(tmp_path_factory.mktemp("dbup", numbered=True))
+    # Under the session's private root, not pytest's numbered temp dirs: a concurrent pytest session
+    # on the same machine prunes those, and would pull the data directory from under the server.
+    root = Path(tempfile.mkdtemp(prefix="dbup-", dir=SESSION_ROOT))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("WEEK06_PG_DATA_DIR", str(root / "pg"))
     yield root

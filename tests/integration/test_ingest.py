@@ -45,7 +45,7 @@ def test_every_line_is_accounted_and_rejects_are_kept(empty_db: str, tmp_path: P
     assert (f.lines_read, f.loaded, f.duplicates, f.rejected) == (9, 3, 1, 5)
     assert f.rejected_by_reason == {
         "blank_line": 1,
-        "contract_violation": 1,
+        "contract_enum:status": 1,
         "malformed_json": 1,
         "partition_out_of_range": 1,
         "undecodable_bytes": 1,
@@ -64,7 +64,7 @@ def test_every_line_is_accounted_and_rejects_are_kept(empty_db: str, tmp_path: P
     assert rejects == [
         (5, "malformed_json"),
         (6, "undecodable_bytes"),
-        (7, "contract_violation"),
+        (7, "contract_enum:status"),
         (8, "blank_line"),
         (9, "partition_out_of_range"),
     ]
@@ -78,7 +78,7 @@ def test_second_ingest_adds_nothing(empty_db: str, tmp_path: Path) -> None:
     manifest = write_source(tmp_path, "mixed.jsonl", MIXED)
     first = _ingest(empty_db, manifest)
     again = _ingest(empty_db, manifest)
-    assert again.files[0].status == "already_ingested" and again.files[0].previous_run_id == first.run_id
+    assert again.files[0].status == "already_loaded" and again.files[0].previous_run_id == first.run_id
     reread = _ingest(empty_db, manifest, reread=True)  # read it all again: fingerprints keep it idempotent
     (f,) = reread.files
     assert (f.lines_read, f.loaded, f.duplicates, f.rejected) == (9, 0, 4, 5)
@@ -116,7 +116,7 @@ def test_oversize_line_is_rejected_without_losing_its_neighbours(
     monkeypatch.setenv("WEEK06_MAX_LINE_BYTES", "2000")
     big = ticket(2, description="x" * 5000)
     (f,) = _ingest(empty_db, write_source(tmp_path, "big.jsonl", jsonl(ticket(1), big, ticket(3)))).files
-    assert (f.lines_read, f.loaded, f.rejected, f.rejected_by_reason) == (3, 2, 1, {"oversize_line": 1})
+    assert (f.lines_read, f.loaded, f.rejected, f.rejected_by_reason) == (3, 2, 1, {"line_too_long": 1})
     assert _scalar(empty_db, "select raw_bytes from ops.ingest_rejects") > 5000
 
 
@@ -130,7 +130,7 @@ def test_concurrent_ingests_of_one_source_serialise(empty_db: str, tmp_path: Pat
     for t in threads:
         t.join()
     statuses = sorted(r.files[0].status for r in results)
-    assert statuses == ["already_ingested", "already_ingested", "loaded"]
+    assert statuses == ["already_loaded", "already_loaded", "loaded"]
     assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 300
     assert _scalar(empty_db, "select count(*) from ops.ingest_ledger") == 1
 

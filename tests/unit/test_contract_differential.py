@@ -99,3 +99,35 @@ def test_compiled_validator_agrees_with_jsonschema_on_the_corpus() -> None:
     assert not disagreements, disagreements[:3]
     # The corpus must exercise both outcomes in quantity, or the agreement proves little.
     assert checked > 5000 and accepted > 1000 and checked - accepted > 3000, (checked, accepted)
+
+
+DATE_TIME_EDGES = [
+    "2024-02-29T00:00:00Z",
+    "2023-02-29T00:00:00Z",
+    "1900-02-29T00:00:00Z",
+    "2000-02-29T00:00:00Z",
+    "0000-01-01T00:00:00Z",
+    "0001-01-01T00:00:00Z",
+    "2026-04-31T00:00:00Z",
+    "2026-04-00T00:00:00Z",
+    "2026-13-01T00:00:00Z",
+    "2026-04-17T10:00:00.Z",
+    "2026-04-17T10:00:00+24:00",
+    "2026-04-17T10:00:00-23:59",
+    "2026-04-17T10:00:00Z\n",
+    "\u0662\u0660\u0662\u0666-04-17T10:00:00Z",
+    "2026-04-17T10:00:00\u017a",
+    "2026-04-17T10:00:00ß",
+]
+
+
+def test_fast_date_time_check_agrees_with_jsonschema() -> None:
+    values = [v for v in ODD_VALUES if isinstance(v, str)] + DATE_TIME_EDGES
+    for instance in corpus():
+        if isinstance(instance, dict):
+            values.extend(v for k, v in instance.items() if k.endswith("_at") and isinstance(v, str))
+    disagreements = [
+        v for v in values if contracts._conforms_date_time(v) != contracts.reference_conforms_date_time(v)
+    ]
+    assert not disagreements, disagreements[:5]
+    assert len(values) > 1000

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from orchestration.ingest.records import RecordParser, Rejection, TicketVersion, parse_timestamp, record_fingerprint
-from tests.conftest import course_fixture
+from tests.conftest import PROJECT_ROOT, course_fixture
 from tests.helpers import ticket
+from tests.unit.test_contract_differential import corpus as contract_corpus
 
 PARSER = RecordParser(date(2026, 1, 1), date(2026, 12, 31))
 
@@ -28,10 +29,10 @@ def _code(raw: bytes) -> str:
         (b'{"ticket_id": ', "malformed_json"),
         (b'{"a": NaN}', "malformed_json"),
         (b"[1, 2]", "not_an_object"),
-        (json.dumps(ticket(status="reopened")).encode(), "contract_violation"),
-        (json.dumps(ticket(created_at="yesterday")).encode(), "contract_violation"),
-        (json.dumps(ticket(extra_field=1)).encode(), "contract_violation"),
-        (json.dumps(ticket(ticket_id="TKT-20260417-000001\n")).encode(), "contract_violation"),
+        (json.dumps(ticket(status="reopened")).encode(), "contract_enum:status"),
+        (json.dumps(ticket(created_at="yesterday")).encode(), "contract_format:created_at"),
+        (json.dumps(ticket(extra_field=1)).encode(), "contract_additional_properties:extra_field"),
+        (json.dumps(ticket(ticket_id="TKT-20260417-000001\n")).encode(), "contract_max_length:ticket_id"),
         (json.dumps(ticket(subject="a\u0000b")).encode(), "nul_character"),
         (json.dumps(ticket(subject="\ud800")).encode(), "invalid_unicode"),
         (json.dumps(ticket(updated_at="9999-12-31T23:59:59-23:59")).encode(), "invalid_timestamp"),
@@ -47,7 +48,79 @@ def test_contract_violation_names_field_and_rule() -> None:
     del record["priority"]
     outcome = PARSER.parse(7, json.dumps(record).encode())
     assert isinstance(outcome, Rejection)
+    assert outcome.codes == ("contract_required:priority",)
     assert "priority" in outcome.detail and outcome.line_number == 7
+
+
+def test_every_violation_of_a_record_gets_its_code_first_in_field_order() -> None:
+    record = ticket(status="reopened", priority="urgent", tags="not-a-list")
+    del record["owner"]
+    outcome = PARSER.parse(1, json.dumps(record).encode())
+    assert isinstance(outcome, Rejection)
+    assert set(outcome.codes) == {
+        "contract_required:owner",
+        "contract_enum:status",
+        "contract_enum:priority",
+        "contract_type:tags",
+    }
+    assert outcome.codes[0] == "contract_required:owner"  # record-level errors sort first
+
+
+HOSTILE_LINES = [
+    b"",
+    b"   ",
+    b"\t",
+    b"\xef\xbb\xbf{}",
+    b"\xff\xfe{}",
+    b"\xed\xa0\x80",
+    b'{"ticket_id": ',
+    b'{"a": NaN}',
+    b'{"a": Infinity}',
+    b"[1, 2]",
+    b"null",
+    b'"text"',
+    b"1" * 400,
+    b"[" * 5000 + b"]" * 5000,
+    b'{"a": 1, "a": 2}',
+    b'{"subject": "\\ud800"}',
+    b'{"x": 123456789012345678901234567890}',
+]
+
+
+def _variants(record: dict) -> list[bytes]:
+    return [
+        json.dumps(record).encode(),
+        json.dumps(record, ensure_ascii=False).encode(),
+        json.dumps(dict(reversed(list(record.items()))), indent=1).replace("\n", " ").encode(),
+        (json.dumps(record)[:-1] + ', "status": "open"}').encode(),  # a repeated key: the last one wins
+    ]
+
+
+def test_fast_path_agrees_with_the_reference_path() -> None:
+    """`parse` (orjson) and `parse_reference` (json + jsonschema) give the same outcome for every line."""
+    lines: list[bytes] = list(HOSTILE_LINES)
+    for name in ("tickets-seed-500.jsonl", "tickets-seed-001.jsonl", "tickets-smoke.jsonl"):
+        lines.extend(course_fixture(name).read_bytes().splitlines())
+    for path in sorted((PROJECT_ROOT / "seeds" / "data").glob("*.jsonl")):
+        lines.extend(path.read_bytes().splitlines())
+    odd = {
+        "subject": ["a\u0000b", "\\u0000", "tab\tnew\nline\r", "é\u2028\U0001f600", "\x7f\x1f", '"quoted"\\'],
+        "assignee_id": [None, "agent-1"],
+        "created_at": ["2026-04-17t08:15:00.1234567z", "2026-04-18T01:30:00+02:00", "2026-02-29T00:00:00Z"],
+        "updated_at": [None, "9999-12-31T23:59:59-23:59", "2026-04-17T08:15:00Z"],
+    }
+    for field_name, values in odd.items():
+        for value in values:
+            for raw in _variants(ticket(**{field_name: value})):
+                lines.append(raw)
+    lines.extend(json.dumps(instance).encode() for instance in contract_corpus())
+    checked = versions = 0
+    for number, raw in enumerate(lines, 1):
+        fast, reference = PARSER.parse(number, raw), PARSER.parse_reference(number, raw)
+        assert fast == reference, (raw[:200], fast, reference)
+        checked += 1
+        versions += isinstance(fast, TicketVersion)
+    assert checked > 8000 and versions > 2500 and checked - versions > 3000, (checked, versions)
 
 
 def test_fingerprint_ignores_key_order_and_whitespace() -> None:
@@ -94,5 +167,5 @@ def test_course_invalid_sample_is_rejected() -> None:
     assert isinstance(PARSER.parse(1, json.dumps(valid).encode()), TicketVersion)
     invalid = samples["invalid_records"]["ticket_missing_priority"]["record"]
     outcome = PARSER.parse(2, json.dumps(invalid).encode())
-    assert isinstance(outcome, Rejection) and outcome.codes == ("contract_violation",)
+    assert isinstance(outcome, Rejection) and outcome.codes == ("contract_required:priority",)
     assert "priority" in outcome.detail
