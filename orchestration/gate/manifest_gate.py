@@ -15,9 +15,9 @@ from orchestration import contracts
 from orchestration.fileio import display_path
 from orchestration.partitions import days_between
 
+GATE_REPORT_VERSION = "gate_report_v1"
 # Worst last. not_available: the file could not be examined here (remote object store), so nothing
 # is known of its content; a reject (a rule broken on the metadata or the file) still outranks it.
-GATE_REPORT_VERSION = "gate_report_v1"
 JUDGMENTS = ("accept", "warn", "quarantine", "not_available", "reject")
 LOADABLE_JUDGMENTS = frozenset({"accept", "warn"})
 TICKET_CONTRACT = "omni://contracts/data/ticket/v1"
