@@ -23,10 +23,10 @@ else
 endif
 	@touch $(STAMP)
 
-.PHONY: help venv demo test dev docs lint bench seeds db-up db-down clean
+.PHONY: help venv demo test dev docs docs-static lint bench seeds db-up db-down clean
 
 help: ## list the targets
-	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create .venv and install the project (no-op when up to date)
 
@@ -42,10 +42,14 @@ dev: $(STAMP) ## Dagster UI on http://127.0.0.1:3000
 	$(BIN)/data-factory db up
 	eval "$$($(BIN)/data-factory db env)" && $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-docs: $(STAMP) ## dbt docs site on http://127.0.0.1:8080
-	$(BIN)/data-factory db up
-	cd dbt_project && eval "$$(../$(BIN)/data-factory db env)" && ../$(BIN)/dbt docs generate \
-		&& ../$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
+docs-static: $(STAMP) ## dbt docs as one static file: reports/dbt_docs/index.html
+	$(BIN)/data-factory db up >/dev/null
+	cd dbt_project && eval "$$(../$(BIN)/data-factory db env)" && ../$(BIN)/dbt docs generate --static
+	@mkdir -p reports/dbt_docs && cp dbt_project/target/static_index.html reports/dbt_docs/index.html
+	@echo "static dbt docs: reports/dbt_docs/index.html (open it in a browser, no server needed)"
+
+docs: docs-static ## generate the dbt docs (and the static file) and serve the site on http://127.0.0.1:8080
+	cd dbt_project && ../$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
 
 lint: $(STAMP) ## ruff, mypy and sqlfluff
 	$(BIN)/ruff check orchestration tests
@@ -53,8 +57,9 @@ lint: $(STAMP) ## ruff, mypy and sqlfluff
 	$(BIN)/data-factory db up >/dev/null
 	eval "$$($(BIN)/data-factory db env)" && $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
-bench: $(STAMP) ## throughput benchmarks, reported as ratios measured in one run
+bench: $(STAMP) ## benchmarks: ingest throughput, then dbt partition cost (reports/benchmarks/)
 	$(BIN)/python -m orchestration.bench
+	$(BIN)/python -m orchestration.bench_dbt
 
 seeds: $(STAMP) ## regenerate the demo input in seeds/ (deterministic)
 	$(BIN)/python -c "from pathlib import Path; from orchestration.generate import DEMO_ARGS, generate; generate(Path('seeds'), **DEMO_ARGS)"

@@ -6,33 +6,21 @@
         in the window has at least one row in `to` with the same key AND the same
         partition. Both sides are filtered to the window, so the test reads the
         partition, not the history (dbt's built-in `relationships` scans all of `to`).
-        One failing row per orphan key.
+        One failing row per orphan row.
     -#}
-    with child as (
-        select distinct
-            {{ partition_column }} as partition_key,
-            {{ column_name }} as child_key
-        from {{ model }}
-        where
-            {{ partition_filter(partition_column) }}
-            and {{ column_name }} is not null
-    ),
-
-    parent as (
-        select distinct
-            {{ partition_column }} as partition_key,
-            {{ field }} as parent_key
-        from {{ to }}
-        where {{ partition_filter(partition_column) }}
-    )
-
     select
-        child.partition_key,
-        child.child_key as orphan_key
-    from child
-    left join parent
-        on
-            child.partition_key = parent.partition_key
-            and child.child_key = parent.parent_key
-    where parent.parent_key is null
+        child.{{ partition_column }} as partition_key,
+        child.{{ column_name }} as orphan_key
+    from {{ model }} as child
+    where
+        {{ partition_filter('child.' ~ partition_column) }}
+        and child.{{ column_name }} is not null
+        and not exists (
+            select 1
+            from {{ to }} as parent
+            where
+                {{ partition_filter('parent.' ~ partition_column) }}
+                and parent.{{ partition_column }} = child.{{ partition_column }}
+                and parent.{{ field }} = child.{{ column_name }}
+        )
 {% endtest %}

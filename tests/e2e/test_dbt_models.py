@@ -163,8 +163,9 @@ def test_partition_built_twice_gives_identical_rows(factory) -> None:  # type: i
     assert silver[0] > 0 and gold[0] > 1
     for outcome in (first, second):
         assert set(outcome.statuses().values()) == {"pass"}, outcome.statuses()
-    (distinct,) = _rows(url, "select count(distinct ticket_id) as n from raw.ticket_events where partition_date = %s",
-                        PARTITION)
+    (distinct,) = _rows(
+        url, "select count(distinct ticket_id) as n from raw.ticket_events where partition_date = %s", PARTITION
+    )
     assert silver[0] == distinct["n"]
 
 
@@ -213,10 +214,18 @@ def test_derived_fields_and_kpis_of_a_known_day(factory) -> None:  # type: ignor
     }
     assert (fact["3"]["status"], fact["3"]["version_count"]) == ("closed", 2)
     assert {k: r["resolution_minutes"] for k, r in fact.items()} == {
-        "1": None, "2": Decimal("120.00"), "3": Decimal("1440.00"), "4": None, "5": None
+        "1": None,
+        "2": Decimal("120.00"),
+        "3": Decimal("1440.00"),
+        "4": None,
+        "5": None,
     }
     assert {k: r["age_days"] for k, r in fact.items()} == {
-        "1": Decimal("0"), "2": Decimal("0.0833"), "3": Decimal("1"), "4": Decimal("2"), "5": Decimal("0")
+        "1": Decimal("0"),
+        "2": Decimal("0.0833"),
+        "3": Decimal("1"),
+        "4": Decimal("2"),
+        "5": Decimal("0"),
     }
 
     kpi_columns = """ticket_count, open_ticket_count, p1_ticket_count, escalation_count, escalation_rate,
@@ -362,7 +371,8 @@ def test_rate_out_of_range_fails_only_the_kpi_bounds_test(built_partition) -> No
     url, dbt = built_partition["url"], built_partition["dbt"]
     with connect(url) as conn:
         updated = conn.execute(
-            "update gold.support_kpi_daily set escalation_rate = 1.5 where partition_date = %s and breakdown = 'overall'",
+            "update gold.support_kpi_daily set escalation_rate = 1.5"
+            " where partition_date = %s and breakdown = 'overall'",
             (PARTITION,),
         ).rowcount
         conn.commit()
@@ -396,11 +406,14 @@ def test_every_node_is_described_blocking_and_scoped_to_the_window(factory) -> N
     assert undocumented == []
     for node in models.values():  # every column the relation has is documented, and no more
         relation = f"{node['schema']}.{node['alias']}"
-        columns = [r["column_name"] for r in _rows(
-            factory["url"],
-            "select column_name from information_schema.columns where table_schema || '.' || table_name = %s",
-            relation,
-        )]
+        columns = [
+            r["column_name"]
+            for r in _rows(
+                factory["url"],
+                "select column_name from information_schema.columns where table_schema || '.' || table_name = %s",
+                relation,
+            )
+        ]
         assert sorted(columns) == sorted(node["columns"]), relation
     assert {t["config"]["severity"].lower() for t in tests.values()} == {"error"}
     window = f"partition_date >= cast('{PARTITION}' as date)"
@@ -408,8 +421,16 @@ def test_every_node_is_described_blocking_and_scoped_to_the_window(factory) -> N
     assert unscoped == []
     for card in ("card_ticket_fact", "card_support_kpi_daily", "card_stg_ticket_events", "card_raw_ticket_events"):
         block = manifest["docs"][f"doc.support_data_factory.{card}"]["block_contents"]
-        for heading in ("Owner", "Partition", "Upstream", "Downstream", "Materialisation", "Checks", "Evidence",
-                        "Failure mode and recovery"):
+        for heading in (
+            "Owner",
+            "Partition",
+            "Upstream",
+            "Downstream",
+            "Materialisation",
+            "Checks",
+            "Evidence",
+            "Failure mode and recovery",
+        ):
             assert heading in block, (card, heading)
 
 

@@ -10,6 +10,13 @@
     Incremental delete+insert on partition_date, like its upstream.
 -#}
 
+{#- dbt's own delete of delete+insert (`partition_date in (select ... from tmp)`) cannot
+    use the partition_date index and scans all history; the window predicate lets it.
+    (The pre-hook delete_partition_window() has already emptied the window.) -#}
+{{ config(
+    incremental_predicates=[partition_filter('DBT_INTERNAL_DEST.partition_date')]
+) }}
+
 {%- set window = partition_window() %}
 
 with ticket_fact as (
@@ -22,16 +29,16 @@ with ticket_fact as (
 partition_days as (
 
     {#- Under --full-refresh the window is open ended: stop at the last built day. #}
-    select cast(day as date) as partition_date
+    select calendar_day::date as partition_date
     from generate_series(
-        cast('{{ window.start }}' as date),
+        '{{ window.start }}'::date,
         {%- if window.end is not none %}
-            cast('{{ window.end }}' as date) - 1,
+            '{{ window.end }}'::date - 1,
         {%- else %}
             (select max(partition_date) from ticket_fact),
         {%- endif %}
         interval '1 day'
-    ) as day
+    ) as calendar_day
 
 ),
 
@@ -39,9 +46,9 @@ aggregated as (
 
     select
         partition_date,
-        grouping(product_line, priority) as grouping_level,
         product_line,
         priority,
+        grouping(product_line, priority) as grouping_level,
         count(*) as ticket_count,
         count(*) filter (where is_open) as open_ticket_count,
         count(*) filter (where priority = 'p1_critical') as p1_ticket_count,
@@ -81,7 +88,7 @@ by_product_line_priority as (
 overall as (
 
     select
-        days.partition_date,
+        spine.partition_date,
         'overall' as breakdown,
         'all' as product_line,
         'all' as priority,
@@ -93,10 +100,10 @@ overall as (
         coalesce(totals.resolved_count, 0) as resolved_count,
         totals.avg_handle_time_minutes,
         totals.avg_backlog_age_days
-    from partition_days as days
+    from partition_days as spine
     left join aggregated as totals
         on
-            days.partition_date = totals.partition_date
+            spine.partition_date = totals.partition_date
             and totals.grouping_level = 3
 
 ),

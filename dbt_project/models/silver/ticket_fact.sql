@@ -10,16 +10,69 @@
     raw rows gives the same values.
 -#}
 
+{#- dbt's own delete of delete+insert (`partition_date in (select ... from tmp)`) cannot
+    use the partition_date index and scans all history; the window predicate lets it.
+    (The pre-hook delete_partition_window() has already emptied the window.) -#}
+{{ config(
+    incremental_predicates=[partition_filter('DBT_INTERNAL_DEST.partition_date')]
+) }}
+
+{#- Only the columns silver keeps: the payload (~1 kB a row) would otherwise be carried
+    through the version sort. -#}
 with ticket_events as (
 
-    select * from {{ ref('stg_ticket_events') }}
+    select
+        ticket_id,
+        partition_date,
+        created_at,
+        updated_at,
+        resolved_at,
+        sla_due_at,
+        version_at,
+        status,
+        priority,
+        category,
+        product_line,
+        sla_tier,
+        customer_id,
+        assignee_id,
+        pii_level,
+        quality_gate,
+        record_fingerprint,
+        source_id,
+        batch_id,
+        manifest_id,
+        run_id,
+        ingested_at
+    from {{ ref('stg_ticket_events') }}
     where {{ partition_filter('partition_date') }}
+
+),
+
+versioned as (
+
+    {#- Every version of a ticket shares its created_at, hence its partition_date, so
+        these windows are per ticket; naming partition_date too keeps them correct
+        should a ticket_id ever be reused on another day. #}
+    select
+        *,
+        row_number() over (
+            partition by ticket_id, partition_date
+            order by version_at desc, ingested_at desc, record_fingerprint asc
+        ) as version_rank,
+        count(*) over (
+            partition by ticket_id, partition_date
+        ) as version_count,
+        bool_or(status = 'escalated') over (
+            partition by ticket_id, partition_date
+        ) as was_escalated
+    from ticket_events
 
 ),
 
 latest_versions as (
 
-    select * from ticket_events
+    select * from versioned
     where version_rank = 1
 
 ),
@@ -35,6 +88,25 @@ assessed as (
             else version_at
         end as state_at
     from latest_versions
+
+),
+
+derived as (
+
+    select
+        *,
+        not is_resolved as is_open,
+        coalesce(sla_due_at < state_at, false) as sla_breached,
+        case
+            when is_resolved and resolved_at is not null
+                then round(
+                    extract(epoch from resolved_at - created_at) / 60, 2
+                )::numeric(14, 2)
+        end as resolution_minutes,
+        round(
+            extract(epoch from state_at - created_at) / 86400, 4
+        )::numeric(12, 4) as age_days
+    from assessed
 
 ),
 
@@ -58,26 +130,19 @@ final as (
         pii_level,
         quality_gate,
         version_count::integer as version_count,
-        not is_resolved as is_open,
+        is_open,
         is_resolved,
         was_escalated,
-        coalesce(sla_due_at < state_at, false) as sla_breached,
-        case
-            when is_resolved and resolved_at is not null
-                then round(
-                    extract(epoch from resolved_at - created_at) / 60, 2
-                )::numeric(14, 2)
-        end as resolution_minutes,
-        round(
-            extract(epoch from state_at - created_at) / 86400, 4
-        )::numeric(12, 4) as age_days,
+        sla_breached,
+        resolution_minutes,
+        age_days,
         record_fingerprint,
         source_id,
         batch_id,
         manifest_id,
         run_id,
         ingested_at
-    from assessed
+    from derived
 
 )
 

@@ -1,12 +1,9 @@
 {#-
-    One row per ticket version as loaded into raw.ticket_events, typed, with the
-    version-ordering helpers the silver model needs. A view: never filtered here.
-
-    The version window is partitioned by ticket_id AND partition_date. Every version of
-    a ticket shares its created_at, hence its partition_date, so this is the per-ticket
-    ordering; naming partition_date as well lets PostgreSQL push a caller's window
-    filter (where partition_date between ...) below the window function into the raw
-    scan, so a silver build reads its partition and not the whole history.
+    One row per ticket version as loaded into raw.ticket_events, typed and renamed, with
+    the time that orders the versions (version_at). A plain projection, never filtered
+    here and without window functions: a caller's window filter (where partition_date
+    ...) reaches the raw index scan directly, so a partition-scoped read or test costs
+    the partition. Ordering the versions of a ticket is silver's job.
 -#}
 
 with source as (
@@ -47,24 +44,6 @@ renamed as (
         coalesce(updated_at, created_at)::timestamptz as version_at
     from source
 
-),
-
-versioned as (
-
-    select
-        *,
-        row_number() over (
-            partition by ticket_id, partition_date
-            order by version_at desc, ingested_at desc, record_fingerprint asc
-        ) as version_rank,
-        count(*) over (
-            partition by ticket_id, partition_date
-        ) as version_count,
-        bool_or(status = 'escalated') over (
-            partition by ticket_id, partition_date
-        ) as was_escalated
-    from renamed
-
 )
 
-select * from versioned
+select * from renamed
