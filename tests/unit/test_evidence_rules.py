@@ -1,13 +1,24 @@
-"""The course's decision rule, and evidence that breaks its contract is never written."""
+"""The course's decision rule, each evidence reason code, and evidence that breaks its contract is never written."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from orchestration.evidence.report import Check, dbt_checks, decide, gate_check, render_markdown, write_evidence
+from orchestration import reasons
+from orchestration.cli import main
+from orchestration.evidence.report import (
+    Check,
+    dbt_checks,
+    decide,
+    gate_check,
+    ledger_checks,
+    render_markdown,
+    write_evidence,
+)
 
 
 @pytest.mark.parametrize(
@@ -84,3 +95,64 @@ def test_evidence_markdown_explains_its_reason_codes() -> None:
     assert "- `rejected_lines_present`: Some lines of the partition's files were rejected." in text
     assert "- `malformed_json`: The line is not valid JSON." in text
     assert "- `contract_required:priority`: The record breaks ticket_v1" in text
+
+
+# ---------------------------------------------------------------- one case per evidence reason code
+
+_FINGERPRINT = "a" * 64
+_GATES = [
+    {"assets": [{"source_id": "s", "sha256": _FINGERPRINT, "loadable": True, "judgment": "accept", "reasons": []}]}
+]
+
+
+def _file(**counts: int) -> dict[str, object]:
+    base = {"source_id": "s", "source_fingerprint": _FINGERPRINT, "lines_read": 3, "loaded": 3, "duplicates": 0}
+    return {**base, "rejected": 0, "rejected_by_reason": {}, **counts}
+
+
+def _dbt(*results: tuple[str, str]) -> dict[str, object]:
+    return {
+        "metadata": {"invocation_id": "inv"},
+        "results": [{"unique_id": uid, "status": status} for uid, status in results],
+    }
+
+
+@pytest.mark.parametrize(
+    ("checks", "code", "status"),
+    [
+        (lambda: [gate_check([])], "no_manifest_for_partition", "warning"),
+        (lambda: ledger_checks(_GATES, []), "ledger_missing", "failed"),
+        (lambda: ledger_checks(_GATES, [_file(lines_read=4)]), "ledger_unbalanced", "failed"),
+        (lambda: ledger_checks(_GATES, [_file(loaded=2, rejected=1)]), "rejected_lines_present", "warning"),
+        (lambda: dbt_checks(_dbt())[0], "dbt_nothing_ran", "failed"),
+        (lambda: dbt_checks(_dbt(("model.p.ticket_fact", "error")))[0], "dbt_model_failed", "failed"),
+        (
+            lambda: dbt_checks(_dbt(("model.p.ticket_fact", "skipped"), ("test.p.t", "fail")))[0],
+            "dbt_test_failed",
+            "failed",
+        ),
+        (lambda: dbt_checks(_dbt(("test.p.t", "warn")))[0], "dbt_test_warned", "warning"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_evidence_reason_code_is_produced(checks, code: str, status: str) -> None:  # type: ignore[no-untyped-def]
+    produced = [c for c in checks() if code in c.reason_codes]
+    assert produced and all(c.status == status for c in produced)
+    assert reasons.lookup(code) is not None
+
+
+def test_evidence_missing_for_a_partition_never_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WEEK06_REPORT_DIR", str(tmp_path))
+    assert main(["evidence", "--partition", "2026-02-01", "--json"]) == 1
+    row = json.loads(capsys.readouterr().out)
+    assert (row["status"], row["reason_codes"]) == ("not_available", ["evidence_missing"])
+
+
+def test_invalid_argument_for_a_bad_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WEEK06_PARTITION_START_DATE", "the first of January")
+    assert main(["evidence", "--partition", "2026-02-01"]) == 2
+    assert "invalid_argument" in capsys.readouterr().err
