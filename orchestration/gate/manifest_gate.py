@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlencode, urlparse, urlunparse
 
 from orchestration import contracts
+from orchestration.db.connection import redact
 from orchestration.fileio import display_path
 from orchestration.partitions import days_between
 
@@ -36,6 +37,8 @@ DEFAULT_POLICY = {
     "on_contract_mismatch": "reject",
     "on_unknown_license": "reject",
 }
+# Query parameters of signed URLs that carry a secret (S3 X-Amz-Signature / -Credential, Azure sig, tokens).
+_SECRET_QUERY_KEY = re.compile(r"sig|token|credential|secret|password|key", re.I)
 _BATCH_DAY = re.compile(r"(?:^|[^0-9])(20[0-9]{2})([01][0-9])([0-3][0-9])(?:[^0-9]|$)")
 
 
@@ -250,10 +253,22 @@ def _sha256_and_size(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def shown_location(location: str) -> str:
+    """A declared location as it may be shown: no URL password, no secret of a signed URL."""
+    text = redact(location)
+    parsed = urlparse(text)
+    if len(parsed.scheme) > 1 and parsed.query:
+        pairs = parse_qsl(parsed.query, keep_blank_values=True)
+        hidden = [(key, "***" if _SECRET_QUERY_KEY.search(key) else value) for key, value in pairs]
+        text = urlunparse(parsed._replace(query=urlencode(hidden, safe="*")))
+    return text
+
+
 def _resolve_location(location: str, manifest_dir: Path) -> tuple[Path | None, str, Reason | None]:
     """The local path a location names, or the judgment and reason why it names none."""
+    shown = shown_location(location)
     if "\x00" in location:
-        return None, "reject", Reason("invalid_location", f"{location!r} contains a NUL character")
+        return None, "reject", Reason("invalid_location", f"{shown!r} contains a NUL character")
     parsed = urlparse(location)
     scheme = parsed.scheme.lower()
     if scheme and len(scheme) > 1:  # a one-letter scheme is a Windows drive
@@ -263,20 +278,20 @@ def _resolve_location(location: str, manifest_dir: Path) -> tuple[Path | None, s
                 "not_available",
                 Reason(
                     "remote_source_not_configured",
-                    f"{location!r}: no {scheme}:// source is configured here; only local files can be read",
+                    f"{shown!r}: no {scheme}:// source is configured here; only local files can be read",
                 ),
             )
         if scheme != "file":
             return (
                 None,
                 "reject",
-                Reason("unsupported_scheme", f"{location!r}: scheme {scheme!r} is not a source this factory knows"),
+                Reason("unsupported_scheme", f"{shown!r}: scheme {scheme!r} is not a source this factory knows"),
             )
         if parsed.netloc not in ("", "localhost"):
             return (
                 None,
                 "reject",
-                Reason("unsupported_scheme", f"{location!r}: a file:// URL names a local path (file:///path)"),
+                Reason("unsupported_scheme", f"{shown!r}: a file:// URL names a local path (file:///path)"),
             )
         location = unquote(parsed.path)
     candidate = Path(location)
@@ -293,7 +308,9 @@ def _judge_asset(
     asset: dict[str, Any], manifest: dict[str, Any], policy: dict[str, str], manifest_dir: Path, source_root: Path
 ) -> AssetJudgment:
     verdict = AssetJudgment(
-        source_id=asset["source_id"], location=asset["source_url_or_path"], asset_type=asset["asset_type"]
+        source_id=asset["source_id"],
+        location=shown_location(asset["source_url_or_path"]),
+        asset_type=asset["asset_type"],
     )
     # Metadata and policy first: these alone decide accept / warn / quarantine (course rule).
     metadata = asset.get("metadata_status")
@@ -334,7 +351,7 @@ def _judge_asset(
     if verdict.asset_type.lower() not in SUPPORTED_ASSET_TYPES:
         verdict.add("reject", "unsupported_asset_type", f"asset_type {verdict.asset_type!r} is not jsonl")
         return verdict
-    path, judgment, problem = _resolve_location(verdict.location, manifest_dir)
+    path, judgment, problem = _resolve_location(asset["source_url_or_path"], manifest_dir)
     if problem is not None or path is None:
         assert problem is not None
         verdict.add(judgment, problem.code, problem.message)

@@ -314,3 +314,23 @@ def test_a_manifest_bound_to_another_contract_names_it(tmp_path: Path) -> None:
     (reason,) = asset.reasons
     assert reason.code == "contract_mismatch" and DOC_CONTRACT in reason.message
     assert asset.judgment == "reject"
+
+
+@pytest.mark.parametrize(
+    ("location", "secret"),
+    [
+        ("s3://AKIAEXAMPLE:wJalrXUtnFEMIsecret@bucket/t.jsonl", "wJalrXUtnFEMIsecret"),
+        (
+            "https://bucket.s3.amazonaws.com/t.jsonl?X-Amz-Credential=AKIAEXAMPLE%2F20260417&X-Amz-Signature=fe5f80f7",
+            "fe5f80f7",
+        ),
+        ("https://acct.blob.core.windows.net/c/t.jsonl?sv=2024-01-01&sig=c2VjcmV0", "c2VjcmV0"),
+        ("gopher://user:hunter2@example.com/t.jsonl", "hunter2"),
+    ],
+)
+def test_secrets_in_locations_are_never_shown(tmp_path: Path, location: str, secret: str) -> None:
+    manifest = write_source(tmp_path, "t.jsonl", b"", source_url_or_path=location)
+    document = judge_manifest(manifest).to_dict()
+    shown = json.dumps(document)
+    assert secret not in shown and "***" in shown
+    assert document["assets"][0]["loadable"] is False
