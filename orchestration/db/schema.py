@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: raw.ticket_events lost its ticket_id index
 
 DDL = """
 create schema if not exists raw;
@@ -84,6 +84,12 @@ create table if not exists ops.ingest_rejects (
 );
 create index if not exists ingest_rejects_run_idx on ops.ingest_rejects (run_id);
 
+create table if not exists ops.schema_info (
+    singleton           boolean     primary key default true check (singleton),
+    version             integer     not null,
+    applied_at          timestamptz not null default now()
+);
+
 create table if not exists ops.ingest_state (
     source_id           text primary key,
     checkpoint          text        not null,
@@ -98,9 +104,29 @@ create table if not exists ops.ingest_state (
 """
 
 
+def _installed_version(conn: psycopg.Connection) -> int | None:
+    exists = conn.execute("select to_regclass('ops.schema_info') is not null").fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = conn.execute("select version from ops.schema_info").fetchone()
+    return int(row[0]) if row else None
+
+
 def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create the raw and ops tables if absent (idempotent; safe under concurrent callers)."""
+    """Create or upgrade the raw and ops tables (idempotent; safe under concurrent callers).
+
+    When the installed version is current this is two catalog reads: no DDL runs, so no lock is
+    taken on raw.ticket_events (`create index if not exists` would wait for every open ingest).
+    """
+    with conn.transaction():
+        if _installed_version(conn) == SCHEMA_VERSION:
+            return
     with conn.transaction():
         # Serialise concurrent bootstraps: `create ... if not exists` can race on the catalog.
         conn.execute("select pg_advisory_xact_lock(hashtext('support_data_factory.schema'))")
         conn.execute(DDL)
+        conn.execute(
+            "insert into ops.schema_info (version) values (%s) "
+            "on conflict (singleton) do update set version = excluded.version, applied_at = now()",
+            (SCHEMA_VERSION,),
+        )

@@ -60,6 +60,9 @@ class FileResult:
     touched_partitions: list[str] = field(default_factory=list)
     reasons: list[dict[str, str]] = field(default_factory=list)
     previous_run_id: str | None = None
+    # "direct" (COPY straight into raw) or "conflict_safe" (redone after a concurrent writer
+    # committed some of the same records first); None when nothing was written.
+    write_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -187,7 +190,10 @@ _REJECT_COLUMNS = (
     "raw_bytes",
     "rejected_at",
 )
-_STAGE_DDL = "create temp table if not exists _stage_events (like raw.ticket_events including defaults) on commit drop"
+_STAGE_DDL = (
+    f"create temp table if not exists _stage_events on commit drop as "
+    f"select {', '.join(RECORD_COLUMNS + ANCHOR_COLUMNS)} from raw.ticket_events with no data"
+)
 
 
 @dataclass
@@ -510,6 +516,7 @@ def _ingest_file(
             result.rejected = rejected
             result.rejected_by_reason = dict(sorted(scan.reasons.items()))
             result.touched_partitions = touched
+            result.write_path = "conflict_safe" if safe else "direct"
             if dry_run:
                 raise psycopg.Rollback()
     except psycopg.errors.UniqueViolation:

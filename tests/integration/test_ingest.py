@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,146 @@ def test_run_refuses_partitions_out_of_range(capsys) -> None:  # type: ignore[no
     assert "partition_out_of_range" in capsys.readouterr().err
     assert main(["run", "--start", "2026-04-17", "--end", "2026-04-10"]) == 2
     assert main(["run"]) == 2
+
+
+# One line per line-level reason code (the line-length limit is lowered to 3,000 bytes below).
+_NO_PRIORITY = {k: v for k, v in ticket(11).items() if k != "priority"}
+CODE_LINES: list[tuple[str, bytes | dict]] = [
+    ("blank_line", b"   "),
+    ("undecodable_bytes", b"\xff\xfe{}"),
+    ("malformed_json", b'{"ticket_id": "TKT-20260417-000009", "broken'),
+    ("not_an_object", b'["TKT-20260417-000001"]'),
+    ("contract_enum:status", ticket(12, status="reopened")),
+    ("contract_required:priority", json.dumps(_NO_PRIORITY).encode()),
+    ("contract_format:created_at", ticket(13, created_at="yesterday")),
+    ("contract_additional_properties:csat_score", ticket(14, csat_score=5)),
+    ("nul_character", ticket(15, subject="a\u0000b")),
+    ("invalid_unicode", json.dumps(ticket(16, subject="\ud800")).encode()),
+    ("invalid_timestamp", ticket(17, updated_at="9999-12-31T23:59:59-23:59")),
+    ("partition_out_of_range", ticket(18, day="2025-06-01")),
+    ("line_too_long", ticket(19, description="x" * 4000)),
+]
+
+
+def test_every_line_reason_code_is_reachable(empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEEK06_MAX_LINE_BYTES", "3000")
+    content = jsonl(ticket(1), *(line for _, line in CODE_LINES), ticket(2))
+    (f,) = _ingest(empty_db, write_source(tmp_path, "codes.jsonl", content)).files
+    expected = {code: 1 for code, _ in CODE_LINES}
+    assert f.rejected_by_reason == expected
+    assert (f.lines_read, f.loaded, f.duplicates, f.rejected) == (len(CODE_LINES) + 2, 2, 0, len(CODE_LINES))
+    with connect(empty_db) as conn:
+        kept = dict(conn.execute("select reason_codes[1], line_number from ops.ingest_rejects").fetchall())
+    assert kept == {code: n for n, (code, _) in enumerate(CODE_LINES, 2)}
+
+
+def test_file_unreadable_after_the_gate(empty_db: str, tmp_path: Path) -> None:
+    from orchestration.gate.manifest_gate import judge_manifest
+    from orchestration.ingest.loader import ingest_gated
+
+    gate = judge_manifest(write_source(tmp_path, "gone.jsonl", jsonl(ticket(1))))
+    (tmp_path / "data" / "gone.jsonl").unlink()
+    (f,) = ingest_gated(empty_db, gate, settings=Settings.from_env()).files
+    assert (f.status, f.reasons[0]["code"]) == ("failed", "file_unreadable")
+    assert _scalar(empty_db, "select count(*) from ops.ingest_ledger") == 0
+
+
+def test_database_error_rolls_back_only_that_file(empty_db: str, tmp_path: Path) -> None:
+    """A file the database refuses (here: a constraint a DBA added) leaves nothing; the next file loads."""
+    good = write_source(tmp_path, "good.jsonl", jsonl(ticket(1), ticket(2)))
+    bad = write_source(tmp_path, "bad.jsonl", jsonl(ticket(3), ticket(4, customer_id="cust-blocked")))
+    with connect(empty_db) as conn:
+        conn.execute(
+            "alter table raw.ticket_events add constraint test_no_blocked check (customer_id <> 'cust-blocked')"
+        )
+        conn.commit()
+    try:
+        (failed,) = _ingest(empty_db, bad).files
+        (loaded,) = _ingest(empty_db, good).files
+    finally:
+        with connect(empty_db) as conn:
+            conn.execute("alter table raw.ticket_events drop constraint test_no_blocked")
+            conn.commit()
+    assert (failed.status, failed.reasons[0]["code"]) == ("failed", "database_error")
+    assert "test_no_blocked" in failed.reasons[0]["message"]
+    assert (loaded.status, loaded.loaded) == ("loaded", 2)
+    assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 2
+    assert _scalar(empty_db, "select count(*) from ops.ingest_ledger") == 1
+
+
+def test_database_unreachable_exits_3_without_the_password(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    manifest = write_source(tmp_path, "t.jsonl", jsonl(ticket(1)))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://factory:s3cret-pw@127.0.0.1:1/nowhere?connect_timeout=2")
+    assert main(["ingest", "--manifest", str(manifest), "--json"]) == 3
+    out, err = capsys.readouterr()
+    assert "database_unreachable" in out + err
+    assert "s3cret-pw" not in out + err
+
+
+def test_late_versions_touch_their_creation_partition(empty_db: str, tmp_path: Path) -> None:
+    late = ticket(5, day="2026-04-14", status="resolved", updated_at="2026-04-17T10:00:00Z")
+    result = _ingest(empty_db, write_source(tmp_path, "late.jsonl", jsonl(ticket(1), late)))
+    assert result.touched_partitions == ["2026-04-14", "2026-04-17"]
+    assert result.to_dict()["touched_partitions"] == ["2026-04-14", "2026-04-17"]
+
+
+def test_duplicates_across_chunks_and_runs_are_found(empty_db: str, tmp_path: Path) -> None:
+    """Redelivered records far apart in one file (different chunks), then in another source's file."""
+    from orchestration.ingest import loader
+
+    records = [ticket(n) for n in range(1, 12_001)]
+    content = jsonl(*records, *records[:1000])  # the first 1,000 again, 11,000 lines later
+    (first,) = _ingest(empty_db, write_source(tmp_path, "big.jsonl", content)).files
+    assert loader.CHUNK_LINES < 11_000
+    assert (first.lines_read, first.loaded, first.duplicates) == (13_000, 12_000, 1_000)
+    assert first.write_path == "direct"
+    other = write_source(tmp_path, "other.jsonl", jsonl(*records[5000:5500], ticket(20_000)), source_id="structured:x")
+    (second,) = _ingest(empty_db, other).files
+    assert (second.loaded, second.duplicates) == (1, 500)
+    assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 12_001
+
+
+def test_concurrent_writer_of_the_same_records_is_survived(empty_db: str, tmp_path: Path) -> None:
+    """Another transaction inserts one of our records while our COPY runs: the unique index stops
+    the COPY, the file is redone on the conflict-safe path, and the record counts as a duplicate."""
+    from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, TicketVersion
+    from orchestration.partitions import partition_bounds
+
+    records = [ticket(n) for n in range(1, 2001)]
+    manifest = write_source(tmp_path, "race.jsonl", jsonl(*records))
+    version = RecordParser(*partition_bounds(Settings.from_env())).parse(1, json.dumps(records[1500]).encode())
+    assert isinstance(version, TicketVersion)
+    other = connect(empty_db)
+    columns = ", ".join(RECORD_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(RECORD_COLUMNS))
+    other.execute(
+        f"insert into raw.ticket_events ({columns}, manifest_id, batch_id, run_id, source_id, "
+        f"source_fingerprint, ingested_at) values ({placeholders}, 'm', 'b', 'other-run', 'other', 'x', now())",
+        version.row,
+    )  # not committed yet: invisible to the ingest's probe, but it holds the unique key
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(_ingest(empty_db, manifest)))
+    worker.start()
+    with connect(empty_db) as watcher:  # commit only once the ingest's COPY waits on our row's key
+        watcher.autocommit = True  # pg_stat_activity is frozen for the length of a transaction
+
+        def copy_is_blocked() -> bool:
+            return bool(
+                watcher.execute(
+                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'transactionid'"
+                ).fetchone()[0]  # type: ignore[index]
+            )
+
+        waited = 0.0
+        while not copy_is_blocked():
+            assert worker.is_alive(), "the ingest ended without waiting on the key"
+            assert waited < 60, "the ingest never waited on the key"
+            time.sleep(0.05)
+            waited += 0.05
+    other.commit()
+    other.close()
+    worker.join(timeout=120)
+    (f,) = results[0].files
+    assert (f.status, f.lines_read, f.loaded, f.duplicates) == ("loaded", 2000, 1999, 1), f.reasons
+    assert f.write_path == "conflict_safe"
+    assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 2000
