@@ -53,7 +53,10 @@ class TicketVersion:
     line_number: int
     fingerprint: str
     partition_date: date
-    row: tuple[Any, ...]  # in RECORD_COLUMNS order
+    version_at: datetime  # updated_at, else created_at: what the source's cursor advances on
+    # In RECORD_COLUMNS order, ready for COPY: dates and timestamps as ISO 8601 text that
+    # PostgreSQL reads as the same instant (cheaper to send than datetime objects).
+    row: tuple[Any, ...]
 
 
 def canonical_json(record: dict[str, Any]) -> str:
@@ -134,6 +137,17 @@ def fast_timestamp(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         raise ValueError("timestamp without offset")
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+
+
+# Timestamps PostgreSQL reads exactly as Python does: at most 6 fractional digits (more would be
+# rounded there and truncated here), an upper-case T and an explicit offset. Others are re-written.
+_PLAIN_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)", re.ASCII)
+
+
+def _copy_timestamp(text: str | None, parsed: datetime | None) -> str | None:
+    if parsed is None or text is None:
+        return None
+    return text if _PLAIN_TIMESTAMP.fullmatch(text) else parsed.isoformat()
 
 
 def _excerpt(raw: bytes) -> str:
@@ -244,11 +258,11 @@ class RecordParser:
         row = (
             fingerprint,
             record["ticket_id"],
-            partition,
-            created_at,
-            updated_at,
-            resolved_at,
-            sla_due_at,
+            partition.isoformat(),
+            _copy_timestamp(record["created_at"], created_at),
+            _copy_timestamp(record.get("updated_at"), updated_at),
+            _copy_timestamp(record.get("resolved_at"), resolved_at),
+            _copy_timestamp(record.get("sla_due_at"), sla_due_at),
             record["status"],
             record["priority"],
             record.get("category"),
@@ -261,4 +275,4 @@ class RecordParser:
             canonical_bytes.decode("utf-8"),
             line_number,
         )
-        return TicketVersion(line_number, fingerprint, partition, row)
+        return TicketVersion(line_number, fingerprint, partition, updated_at or created_at, row)

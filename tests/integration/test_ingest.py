@@ -298,7 +298,8 @@ def test_concurrent_writer_of_the_same_records_is_survived(empty_db: str, tmp_pa
         def copy_is_blocked() -> bool:
             return bool(
                 watcher.execute(
-                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'transactionid'"
+                    "select count(*) from pg_stat_activity "
+                    "where wait_event_type = 'Lock' and wait_event = 'transactionid'"
                 ).fetchone()[0]  # type: ignore[index]
             )
 
