@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 
 from orchestration.db.connection import connect
+from orchestration.db.embedded import ensure_database
+from orchestration.db.schema import ensure_schema
 from orchestration.generate import generate
 
 
@@ -28,8 +30,26 @@ def _wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-unty
     return False
 
 
+def _fingerprints(url: str) -> tuple[int, str]:
+    with connect(url) as conn:
+        count, digest = conn.execute(
+            "select count(*), md5(coalesce(string_agg(record_fingerprint, ',' order by record_fingerprint), '')) "
+            "from raw.ticket_events"
+        ).fetchone()  # type: ignore[misc]
+    return int(count), str(digest)
+
+
+def _books(url: str) -> tuple[tuple[int, int, int, int], int]:
+    with connect(url) as conn:
+        ledger = conn.execute("select lines_read, loaded, duplicates, rejected from ops.ingest_ledger").fetchall()
+        rejects = int(conn.execute("select count(*) from ops.ingest_rejects").fetchone()[0])  # type: ignore[index]
+    assert len(ledger) == 1, ledger
+    return tuple(ledger[0]), rejects  # type: ignore[return-value]
+
+
 def test_killed_ingest_leaves_no_trace_and_recovers(empty_db: str, tmp_path: Path) -> None:
-    summary = generate(tmp_path, date(2026, 4, 10), 1, 12000, seed=5)
+    """SIGKILL at three moments of one file (early, middle, late), then a rerun: exactly a clean load."""
+    summary = generate(tmp_path, date(2026, 4, 10), 1, 30000, seed=5)
     manifest = next((tmp_path / "manifests").glob("*.json"))
     command = [sys.executable, "-m", "orchestration.cli", "ingest", "--manifest", str(manifest), "--json"]
     env = dict(os.environ, DATABASE_URL=empty_db)
@@ -38,21 +58,34 @@ def test_killed_ingest_leaves_no_trace_and_recovers(empty_db: str, tmp_path: Pat
         with connect(empty_db) as conn:
             return bool(conn.execute("select count(*) from pg_locks where locktype = 'advisory'").fetchone()[0])
 
-    victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert _wait_for(file_transaction_open), "the ingest never opened its file transaction"
-    time.sleep(0.3)  # well inside the file: parsing and COPY are under way
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    assert _wait_for(lambda: not file_transaction_open()), "the server kept the dead client's transaction"
-    for table in ("raw.ticket_events", "ops.ingest_ledger", "ops.ingest_rejects", "ops.ingest_state"):
-        assert _count(empty_db, table) == 0, table
+    killed_inside = 0
+    for delay in (0.0, 0.4, 1.0):
+        victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert _wait_for(file_transaction_open), "the ingest never opened its file transaction"
+        time.sleep(delay)
+        inside = file_transaction_open() and victim.poll() is None
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        assert _wait_for(lambda: not file_transaction_open()), "the server kept the dead client's transaction"
+        if not inside or _count(empty_db, "ops.ingest_ledger") == 1:
+            break  # the file committed before this kill: whole and balanced (the fixture checks), never half
+        killed_inside += 1
+        for table in ("raw.ticket_events", "ops.ingest_ledger", "ops.ingest_rejects", "ops.ingest_state"):
+            assert _count(empty_db, table) == 0, (delay, table)
+    assert killed_inside >= 2, "the file loaded too fast to be interrupted: make it bigger"
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stderr
-    assert _count(empty_db, "ops.ingest_ledger") == 1
-    assert _count(empty_db, "raw.ticket_events") + _count(empty_db, "ops.ingest_rejects") > 0
-    with connect(empty_db) as conn:
-        lines, loaded, dups, rejected = conn.execute(
-            "select lines_read, loaded, duplicates, rejected from ops.ingest_ledger"
-        ).fetchone()  # type: ignore[misc]
-    assert lines == summary.records == loaded + dups + rejected
+
+    clean_url = ensure_database(empty_db, "factory_kill_clean")
+    with connect(clean_url) as conn:
+        ensure_schema(conn)
+        conn.execute("truncate raw.ticket_events, ops.ingest_ledger, ops.ingest_rejects, ops.ingest_state")
+        conn.commit()
+    clean = subprocess.run(command, env=dict(env, DATABASE_URL=clean_url), capture_output=True, text=True, timeout=300)
+    assert clean.returncode == done.returncode, clean.stderr
+
+    assert _fingerprints(empty_db) == _fingerprints(clean_url)
+    assert _books(empty_db) == _books(clean_url)
+    (lines, loaded, dups, rejected), rejects = _books(empty_db)
+    assert lines == summary.records == loaded + dups + rejected and rejects == rejected == summary.invalid
