@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-SCHEMA_VERSION = 2  # 2: raw.ticket_events lost its ticket_id index
+SCHEMA_VERSION = 3  # 2: raw.ticket_events lost its ticket_id index; 3: table and column comments
 
 DDL = """
 create schema if not exists raw;
@@ -101,6 +101,26 @@ create table if not exists ops.ingest_state (
     last_batch_id       text        not null,
     updated_at          timestamptz not null
 );
+
+comment on table ops.ingest_state is
+    'One row per source: where its ingest stands. Written in the same transaction as the file''s rows and ledger row.';
+comment on column ops.ingest_state.checkpoint is
+    'sha256 of the last committed file of this source: a restart resumes after it (that file is already_loaded).';
+comment on column ops.ingest_state.cursor_field is
+    'The manifest''s selection_window.cursor_field (the record field the cursor follows), when it names one.';
+comment on column ops.ingest_state.cursor_value is
+    'Highest coalesce(updated_at, created_at) of the valid records read so far: the next export starts after it.';
+comment on column ops.ingest_state.watermark is
+    'Highest ingested_at of this source: everything it delivered up to this moment is in raw.ticket_events.';
+comment on column ops.ingest_state.last_run_id is 'The ingest run that last committed a file of this source.';
+comment on column ops.ingest_state.last_manifest_id is 'The manifest that declared that file.';
+comment on column ops.ingest_state.last_batch_id is 'The batch_id of that manifest.';
+comment on column ops.ingest_state.updated_at is 'When this row was last written.';
+comment on table ops.ingest_ledger is
+    'One row per (run, source file) that committed. Always lines_read = loaded + duplicates + rejected.';
+comment on table ops.ingest_rejects is 'Every rejected line: its number, reason codes, detail and a bounded excerpt.';
+comment on table raw.ticket_events is
+    'Bronze: each accepted ticket version once (unique record_fingerprint), with anchors of the run that loaded it.';
 """
 
 

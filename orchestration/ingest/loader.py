@@ -24,6 +24,7 @@ import psycopg
 from orchestration.config import Settings
 from orchestration.db.connection import connect, redact
 from orchestration.db.schema import ensure_schema
+from orchestration.fileio import display_path
 from orchestration.gate.manifest_gate import AssetJudgment, GateResult, judge_manifest
 from orchestration.ingest.records import EXCERPT_CHARS, RECORD_COLUMNS, RecordParser, Rejection, TicketVersion
 from orchestration.partitions import partition_bounds
@@ -447,7 +448,7 @@ def _ingest_file(
             stored = {day.isoformat() for (day,) in cur.execute(_STORED_PARTITIONS)}
             scan = _scan_file(asset.path, parser, settings.max_line_bytes, writer, stored)
             if scan.sha256 != asset.sha256:
-                raise FileChanged(f"{asset.path} changed between the gate and the ingest")
+                raise FileChanged(f"{display_path(asset.path)} changed between the gate and the ingest")
             loaded = sum(writer.loaded_by_partition.values())
             touched = sorted(writer.loaded_by_partition)
             rejected = sum(scan.reasons.values())
@@ -535,7 +536,7 @@ def _ingest_file(
     except FileChanged as exc:
         return _failed(result, FileChanged.reason_code, str(exc))
     except OSError as exc:
-        return _failed(result, "file_unreadable", f"{asset.path}: {exc.strerror or exc}")
+        return _failed(result, "file_unreadable", f"{display_path(asset.path)}: {exc.strerror or exc}")
     except psycopg.Error as exc:
         return _failed(result, "database_error", redact(str(exc)).strip()[:500])
     return result
