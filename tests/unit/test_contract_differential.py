@@ -126,8 +126,6 @@ def test_fast_date_time_check_agrees_with_jsonschema() -> None:
     for instance in corpus():
         if isinstance(instance, dict):
             values.extend(v for k, v in instance.items() if k.endswith("_at") and isinstance(v, str))
-    disagreements = [
-        v for v in values if contracts._conforms_date_time(v) != contracts.reference_conforms_date_time(v)
-    ]
+    disagreements = [v for v in values if contracts._conforms_date_time(v) != contracts.reference_conforms_date_time(v)]
     assert not disagreements, disagreements[:5]
     assert len(values) > 1000
