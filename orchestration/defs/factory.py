@@ -18,7 +18,7 @@ from dagster import (
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
 from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
-from orchestration.ingest.loader import ingest_gated, sum_counts
+from orchestration.ingest.loader import ingest_window
 from orchestration.ingest.stats import partition_row_counts
 from orchestration.lib.translator import GROUP_NAME
 from orchestration.partitions import days_between
@@ -132,16 +132,16 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
     url = factory.database_url()
     first, last = partition_range(context)
     gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
-    results = [ingest_gated(url, g, settings=settings, run_id=context.run_id) for g in gate.results]
-    files = [f for r in results for f in r.files]
-    totals = sum_counts([f.to_dict() for f in files])
-    touched = sorted({p for r in results for p in r.touched_partitions})
-    # Late updates: versions of tickets created before this run's window make those partitions stale.
-    stale = [p for p in touched if not (first.isoformat() <= p <= last.isoformat())]
+    run = ingest_window(url, gate.results, first, last, settings=settings, run_id=context.run_id)
+    files, totals, touched, stale = (
+        run["files"],
+        run["totals"],
+        run["touched_partitions"],
+        run["stale_partitions_outside_run"],
+    )
     if stale:
         context.log.warning(f"late updates landed in partitions outside this run: {stale}; replay them")
-    failed = [f for f in files if f.status == "failed"]
-    for f in failed:
+    for f in run["failed"]:
         context.log.error(f"ingest of {f.source_id} failed: {f.reasons}")
     rows = partition_row_counts(url, first, last)
     return MaterializeResult(
@@ -157,6 +157,6 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
             "stale_partitions_outside_run": stale,
             "row_count": sum(rows.values()),
             "rows_by_partition": {d.isoformat(): n for d, n in sorted(rows.items())},
-            "reason_codes": sorted({r["code"] for f in files for r in f.reasons} | set(totals["rejected_by_reason"])),
+            "reason_codes": run["reason_codes"],
         }
     )

@@ -587,6 +587,29 @@ def ingest_gated(
     return IngestResult(run_id=run_id, gate=gate, files=files, dry_run=dry_run)
 
 
+def ingest_window(
+    url: str, gates: list[GateResult], first: date, last: date, *, settings: Settings, run_id: str
+) -> dict[str, Any]:
+    """Ingest every manifest gated for the partitions first..last; return the run's summary.
+
+    `stale_partitions_outside_run`: partitions outside first..last that received rows (late
+    versions of older tickets): their downstream assets are stale and need a replay.
+    """
+    results = [ingest_gated(url, g, settings=settings, run_id=run_id) for g in gates]
+    files = [f for r in results for f in r.files]
+    totals = sum_counts([f.to_dict() for f in files])
+    touched = sorted({p for r in results for p in r.touched_partitions})
+    window = (first.isoformat(), last.isoformat())
+    return {
+        "files": files,
+        "totals": totals,
+        "touched_partitions": touched,
+        "stale_partitions_outside_run": [p for p in touched if not (window[0] <= p <= window[1])],
+        "failed": [f for f in files if f.status == "failed"],
+        "reason_codes": sorted({r["code"] for f in files for r in f.reasons} | set(totals["rejected_by_reason"])),
+    }
+
+
 def ingest_manifest(
     url: str,
     manifest_path: Path,
