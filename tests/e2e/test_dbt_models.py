@@ -441,3 +441,24 @@ def test_docs_build_as_one_static_file(factory) -> None:  # type: ignore[no-unty
     page = (dbt.target / "static_index.html").read_text()
     # The manifest and catalog are inlined: the cards and the KPI definitions are in the one file.
     assert "Failure mode and recovery" in page and "avg_backlog_age_days" in page
+
+
+def test_full_refresh_rebuilds_all_history(factory) -> None:  # type: ignore[no-untyped-def]
+    """`--full-refresh` ignores the window vars: silver and gold are recreated from every partition of raw."""
+    url, dbt = factory["url"], factory["dbt"]
+    outcome = dbt.build("--full-refresh", "--vars", _day_vars(PARTITION))
+    assert set(outcome.statuses().values()) == {"pass"}, outcome.statuses()
+    per_partition = """
+        select r.partition_date, r.tickets, f.silver_rows, k.overall_tickets
+        from (select partition_date, count(distinct ticket_id) as tickets
+              from raw.ticket_events group by 1) as r
+        left join (select partition_date, count(*) as silver_rows from silver.ticket_fact group by 1) as f
+            using (partition_date)
+        left join (select partition_date, ticket_count as overall_tickets
+                   from gold.support_kpi_daily where breakdown = 'overall') as k
+            using (partition_date)
+        order by 1
+    """
+    rows = _rows(url, per_partition)
+    assert {r["partition_date"] for r in rows} >= {KNOWN_DAY, PARTITION}
+    assert all(r["tickets"] == r["silver_rows"] == r["overall_tickets"] for r in rows), rows
