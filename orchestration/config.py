@@ -47,6 +47,11 @@ def _git_sha() -> str | None:
         return None
 
 
+def _default_ingest_workers() -> int:
+    # One core stays with the writer and PostgreSQL; the rest parse (at most 4).
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Settings read once from the environment (DESIGN.md section 8)."""
@@ -67,6 +72,8 @@ class Settings:
     dagster_home: Path
     dbt_docs_url: str
     max_line_bytes: int = field(default=1_048_576)
+    # Processes that parse big files beside the one that writes; 0 parses in-process.
+    ingest_workers: int = field(default=1)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -88,4 +95,5 @@ class Settings:
             dagster_home=_path_from_env("DAGSTER_HOME", PROJECT_ROOT / ".local" / "dagster"),
             dbt_docs_url=(env.get("DBT_DOCS_URL") or "http://127.0.0.1:8080").rstrip("/"),
             max_line_bytes=int(env.get("WEEK06_MAX_LINE_BYTES") or 1_048_576),
+            ingest_workers=int(env.get("WEEK06_INGEST_WORKERS") or _default_ingest_workers()),
         )

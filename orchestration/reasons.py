@@ -104,6 +104,7 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("already_loaded", "ingest", "This exact file (same sha256) was loaded by an earlier run: skipped."),
     _code("file_changed_during_ingest", "ingest", "The file changed while it was read: nothing of it is kept."),
     _code("database_error", "ingest", "The database refused the file's transaction: nothing of it is kept."),
+    _code("ingest_worker_failed", "ingest", "A parse worker process ended or failed mid-file: nothing of it is kept."),
     _code("database_unreachable", "database", "The database cannot be reached (exit code 3)."),
     # -- run evidence: checks of a partition
     _code("no_manifest_for_partition", "evidence", "No manifest covers the partition."),

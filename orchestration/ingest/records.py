@@ -154,6 +154,35 @@ def _copy_timestamp(text: str | None, parsed: datetime | None) -> str | None:
     return text if _PLAIN_TIMESTAMP.fullmatch(text) else parsed.isoformat()
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# Columns that may hold any text. The others are safe as they are: patterns, enums, hex digests,
+# ISO dates and numbers, and the canonical JSON, whose only possible special is the backslash.
+_FREE_TEXT = frozenset(i for i, c in enumerate(RECORD_COLUMNS) if c in ("customer_id", "assignee_id"))
+_PAYLOAD = RECORD_COLUMNS.index("payload")
+
+
+def copy_field(value: Any) -> str:
+    """One value in PostgreSQL's COPY text format (NULL is \\N; backslash, tab, newline, CR escaped)."""
+    if value is None:
+        return "\\N"
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def copy_text(row: tuple[Any, ...]) -> str:
+    """A TicketVersion row as one line of COPY text (no newline), what psycopg's write_row sends."""
+    fields = []
+    for index, value in enumerate(row):
+        if value is None:
+            fields.append("\\N")
+        elif index == _PAYLOAD:
+            fields.append(value.replace("\\", "\\\\"))
+        elif index in _FREE_TEXT:
+            fields.append(value.translate(_COPY_ESCAPES))
+        else:
+            fields.append(value if type(value) is str else str(value))
+    return "\t".join(fields)
+
+
 def _excerpt(raw: bytes) -> str:
     text = raw[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace").replace("\x00", "\\u0000")
     return text[:EXCERPT_CHARS]

@@ -316,3 +316,75 @@ def test_concurrent_writer_of_the_same_records_is_survived(empty_db: str, tmp_pa
     assert (f.status, f.lines_read, f.loaded, f.duplicates) == ("loaded", 2000, 1999, 1), f.reasons
     assert f.write_path == "conflict_safe"
     assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 2000
+
+
+def _state(url: str) -> tuple:
+    with connect(url) as conn:
+        raw = conn.execute(
+            "select record_fingerprint, ticket_id, partition_date, created_at, updated_at, customer_id, assignee_id,"
+            " payload::text, source_line from raw.ticket_events order by record_fingerprint"
+        ).fetchall()
+        ledger = conn.execute(
+            "select lines_read, loaded, duplicates, rejected, rejected_by_reason, touched_partitions"
+            " from ops.ingest_ledger order by source_id"
+        ).fetchall()
+        rejects = conn.execute(
+            "select line_number, reason_codes, detail, raw_excerpt, raw_bytes"
+            " from ops.ingest_rejects order by line_number"
+        ).fetchall()
+        state = conn.execute("select cursor_value from ops.ingest_state").fetchall()
+    return raw, ledger, rejects, state
+
+
+ODD_TEXT = [
+    ticket(20_040, customer_id="cust\ttab\\back\nnew\rret", assignee_id="agent\\x", subject='q"uote\\d \u2028 é'),
+    ticket(20_041, customer_id="\\N", assignee_id="\x01\x02", subject="\\N"),
+    ticket(20_042, created_at="2026-04-17t23:59:59.9999999z", updated_at="2026-04-18T01:30:00+02:00"),
+]
+
+
+def test_parse_workers_give_exactly_the_in_process_result(
+    empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same file through worker processes and in-process: identical rows, ledger, rejects, state;
+    and odd text (tabs, backslashes, newlines, \\N, control characters) stored exactly."""
+    from orchestration.ingest import loader
+
+    monkeypatch.setenv("WEEK06_MAX_LINE_BYTES", "3000")
+    records = [ticket(n) for n in range(1, 12_001)]
+    content = jsonl(*records, *(line for _, line in CODE_LINES), *ODD_TEXT, *records[:700])
+    manifest = write_source(tmp_path, "both.jsonl", content)
+    states = []
+    for workers, threshold in (("0", loader.PARALLEL_MIN_BYTES), ("2", 0)):
+        monkeypatch.setenv("WEEK06_INGEST_WORKERS", workers)
+        monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", threshold)
+        (f,) = _ingest(empty_db, manifest, reread=True).files
+        assert (f.status, f.loaded, f.duplicates, f.rejected) == ("loaded", 12_003, 700, len(CODE_LINES))
+        states.append(_state(empty_db))
+        with connect(empty_db) as conn:
+            conn.execute("truncate raw.ticket_events, ops.ingest_ledger, ops.ingest_rejects, ops.ingest_state")
+            conn.commit()
+    assert states[0] == states[1]
+    by_ticket = {row[1]: row for row in states[0][0]}
+    odd = by_ticket["TKT-20260417-020040"]
+    assert (odd[5], odd[6]) == ("cust\ttab\\back\nnew\rret", "agent\\x")
+    assert json.loads(odd[7])["subject"] == 'q"uote\\d \u2028 é'
+    assert (by_ticket["TKT-20260417-020041"][5], by_ticket["TKT-20260417-020041"][6]) == ("\\N", "\x01\x02")
+    assert str(by_ticket["TKT-20260417-020042"][3]) == "2026-04-17 23:59:59.999999+00:00"  # truncated, same day
+
+
+def test_a_dead_parse_worker_fails_the_file_and_leaves_nothing(
+    empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from orchestration.ingest import loader, workers
+
+    monkeypatch.setenv("WEEK06_INGEST_WORKERS", "1")
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    # A worker that reads its setup and part of a chunk, then dies.
+    monkeypatch.setattr(workers, "WORKER_COMMAND", [sys.executable, "-c", "import sys; sys.stdin.buffer.read(5000)"])
+    (f,) = _ingest(empty_db, write_source(tmp_path, "w.jsonl", jsonl(*(ticket(n) for n in range(1, 3001))))).files
+    assert (f.status, f.reasons[0]["code"]) == ("failed", "ingest_worker_failed")
+    for table in ("raw.ticket_events", "ops.ingest_ledger", "ops.ingest_rejects", "ops.ingest_state"):
+        assert _scalar(empty_db, f"select count(*) from {table}") == 0, table

@@ -1,0 +1,156 @@
+"""Parse processes for big files: `python -m orchestration.ingest.workers` speaks pickle frames on
+stdin/stdout. The loader starts them itself (not multiprocessing: its spawn mode re-runs the
+caller's main script in each child, which an unguarded user script cannot survive).
+
+Frames are a 4-byte big-endian length then a pickle. The first frame to a worker is its setup
+(first and last partition, line limit); each next one a chunk of lines, answered by one frame
+holding the ParsedChunk. End of input ends the worker, so a killed loader leaves no worker behind.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from queue import Queue
+from typing import IO, Any
+
+from orchestration.config import PROJECT_ROOT
+
+_HEADER = struct.Struct(">I")
+WORKER_COMMAND = [sys.executable, "-m", "orchestration.ingest.workers"]
+
+
+class WorkerFailed(Exception):
+    reason_code = "ingest_worker_failed"
+
+
+def _send(stream: IO[bytes], value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class ParsePool:
+    """A few parse processes; `map_ordered` feeds them chunks and yields results in input order,
+    never more than `depth` chunks ahead of the consumer (memory stays bounded)."""
+
+    def __init__(self, processes: int, setup: tuple[Any, ...]) -> None:
+        self._procs = [
+            subprocess.Popen(
+                WORKER_COMMAND,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=PROJECT_ROOT,
+            )
+            for _ in range(processes)
+        ]
+        for proc in self._procs:
+            assert proc.stdin is not None
+            _send(proc.stdin, setup)
+
+    def map_ordered(self, tasks: Iterator[tuple[Any, ...]], depth: int) -> Iterator[Any]:
+        # A feeder thread writes tasks while this thread reads results: writing and reading one
+        # pipe pair from one thread deadlocks as soon as both pipes are full.
+        slots = threading.Semaphore(depth)
+        order: Queue[int | None] = Queue()
+        failure: list[BaseException] = []
+
+        def feed() -> None:
+            try:
+                for n, task in enumerate(tasks):
+                    slots.acquire()
+                    proc = self._procs[n % len(self._procs)]
+                    assert proc.stdin is not None
+                    try:
+                        _send(proc.stdin, task)
+                    except OSError as exc:  # a broken pipe: the worker is gone
+                        raise WorkerFailed(f"parse worker {proc.pid} stopped reading ({exc})") from exc
+                    order.put(n % len(self._procs))
+            except BaseException as exc:  # the reading side re-raises it
+                failure.append(exc)
+            finally:
+                order.put(None)
+
+        feeder = threading.Thread(target=feed, name="ingest-feeder", daemon=True)
+        feeder.start()
+        try:
+            while (index := order.get()) is not None:
+                proc = self._procs[index]
+                assert proc.stdout is not None
+                try:
+                    result = _receive(proc.stdout)
+                except EOFError as exc:
+                    raise WorkerFailed(f"parse worker {proc.pid} ended (exit code {proc.poll()})") from exc
+                if isinstance(result, BaseException):
+                    raise WorkerFailed(f"parse worker {proc.pid} failed: {result!r}")
+                slots.release()
+                yield result
+            if failure:
+                raise failure[0]
+        finally:
+            if feeder.is_alive():
+                self.close()  # unblocks the feeder: its pipe breaks
+                feeder.join(timeout=5)
+
+    def close(self) -> None:
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def main() -> int:
+    from orchestration.ingest.loader import parse_chunk
+    from orchestration.ingest.records import RecordParser
+
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        first, last, max_line_bytes = _receive(inp)
+    except EOFError:
+        return 0
+    parser = RecordParser(first, last)
+    while True:
+        try:
+            first_line, lines, lengths, suffix = _receive(inp)
+        except EOFError:
+            return 0
+        try:
+            result: Any = parse_chunk(parser, first_line, lines, lengths, max_line_bytes, suffix)
+        except Exception as exc:  # reported to the loader, which fails the file
+            result = exc
+        try:
+            _send(out, result)
+        except BrokenPipeError:
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
