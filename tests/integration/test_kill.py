@@ -30,6 +30,31 @@ def _wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-unty
     return False
 
 
+def _workers_of(pid: int) -> list[int]:
+    """Live parse workers started by process `pid` (the loader starts them for big files)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if b"orchestration.ingest.workers" in cmdline and int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
 def _fingerprints(url: str) -> tuple[int, str]:
     with connect(url) as conn:
         count, digest = conn.execute(
@@ -59,13 +84,17 @@ def test_killed_ingest_leaves_no_trace_and_recovers(empty_db: str, tmp_path: Pat
             return bool(conn.execute("select count(*) from pg_locks where locktype = 'advisory'").fetchone()[0])
 
     killed_inside = 0
+    saw_workers = False
     for delay in (0.0, 0.4, 1.0):
         victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert _wait_for(file_transaction_open), "the ingest never opened its file transaction"
         time.sleep(delay)
         inside = file_transaction_open() and victim.poll() is None
+        workers = _workers_of(victim.pid)
+        saw_workers = saw_workers or bool(workers)
         victim.send_signal(signal.SIGKILL)
         victim.wait()
+        assert _wait_for(lambda ws=workers: not [w for w in ws if _alive(w)]), "parse workers outlived their loader"
         assert _wait_for(lambda: not file_transaction_open()), "the server kept the dead client's transaction"
         if not inside or _count(empty_db, "ops.ingest_ledger") == 1:
             break  # the file committed before this kill: whole and balanced (the fixture checks), never half
@@ -73,6 +102,7 @@ def test_killed_ingest_leaves_no_trace_and_recovers(empty_db: str, tmp_path: Pat
         for table in ("raw.ticket_events", "ops.ingest_ledger", "ops.ingest_rejects", "ops.ingest_state"):
             assert _count(empty_db, table) == 0, (delay, table)
     assert killed_inside >= 2, "the file loaded too fast to be interrupted: make it bigger"
+    assert saw_workers, "the file is big enough for parse workers, which never started"
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stderr
