@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import psycopg
 
@@ -25,26 +25,14 @@ from orchestration.db.connection import connect, redact
 from orchestration.db.schema import ensure_schema
 from orchestration.fileio import display_path
 from orchestration.gate.manifest_gate import AssetJudgment, GateResult, judge_manifest
-from orchestration.ingest.records import (
-    EXCERPT_CHARS,
-    RECORD_COLUMNS,
-    RecordParser,
-    Rejection,
-    TicketVersion,
-    copy_field,
-    copy_text,
-)
+from orchestration.ingest.chunks import Chunk, ParsedChunk, parse_chunk, read_chunks
+from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, copy_field
 from orchestration.ingest.workers import ParsePool, WorkerFailed
 from orchestration.partitions import partition_bounds
 
-CHUNK_LINES = 5_000  # a chunk is parsed and written at 5,000 lines or 8 MiB, whichever comes first
-CHUNK_BYTES = 8 << 20
-PREFETCH_CHUNKS = 4  # chunks parsed ahead of the writer by the worker processes (bounds memory)
+PREFETCH_CHUNKS = 3  # chunks parsed ahead of the writer by the worker processes (bounds memory)
 PARALLEL_MIN_BYTES = 16 << 20  # smaller files are parsed in-process: starting workers costs ~1 s
 ANCHOR_COLUMNS = ("manifest_id", "batch_id", "run_id", "source_id", "source_fingerprint", "trace_id", "ingested_at")
-
-
-EXCERPT_BYTES = EXCERPT_CHARS * 4
 
 
 class FileChanged(Exception):
@@ -125,67 +113,6 @@ class IngestResult:
         }
 
 
-READ_BLOCK = 1 << 20
-_BOM = b"\xef\xbb\xbf"
-
-
-def _read_lines(handle: BinaryIO, limit: int, digest: Any, block_size: int = READ_BLOCK) -> Iterator[tuple[bytes, int]]:
-    """Yield (line without its line ending, bytes it took in the file); a line over `limit` bytes
-    comes back as (b"", -bytes) and is never held whole.
-
-    Reads in blocks (the digest sees every byte exactly once), so memory stays bounded by the block
-    and the limit whatever the file holds. The byte lengths add up to the file's size.
-    """
-    pending = b""
-    draining = 0  # > 0 while skipping through an over-limit line: its bytes so far
-    first = True
-    while True:
-        block = handle.read(block_size)
-        if block:
-            digest.update(block)
-        if first:
-            first = False
-            if block.startswith(_BOM):
-                block = block[len(_BOM) :]
-                draining_bom = len(_BOM)
-            else:
-                draining_bom = 0
-        if draining:
-            cut = block.find(b"\n")
-            if cut < 0:
-                draining += len(block)
-                if block:
-                    continue
-                yield b"", -draining
-                return
-            yield b"", -(draining + cut + 1)
-            draining = 0
-            block = block[cut + 1 :]
-        if not block and not pending:
-            return
-        data = pending + block if pending else block
-        if not block:  # end of file: the last line has no newline
-            line = data[:-1] if data.endswith(b"\r") else data
-            if len(data) > limit:
-                yield b"", -(len(data) + draining_bom)
-            else:
-                yield line, len(data) + draining_bom
-            return
-        lines = data.split(b"\n")
-        pending = lines.pop()
-        for line in lines:
-            size = len(line) + 1 + draining_bom
-            draining_bom = 0
-            if len(line) > limit:
-                yield b"", -size
-                continue
-            yield (line[:-1] if line.endswith(b"\r") else line), size
-        if len(pending) > limit:
-            draining = len(pending) + draining_bom
-            draining_bom = 0
-            pending = b""
-
-
 _PROBE = "select record_fingerprint from raw.ticket_events where record_fingerprint = any(%s)"
 _REJECT_COLUMNS = (
     "run_id",
@@ -208,55 +135,13 @@ _STAGE_DDL = (
 
 @dataclass
 class _Chunk:
-    new: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # fingerprint -> (day, COPY line): surely new
-    check: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # fingerprint -> (day, line): probe first
+    """What the writer sends for one parsed chunk: rows surely new (byte ranges of the blob, their
+    days counted), rows to probe first, and the rejects."""
+
+    new: list[memoryview | bytes] = field(default_factory=list)
+    new_days: Counter[str] = field(default_factory=Counter)
+    check: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # fingerprint -> (day, COPY line)
     rejects: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def holds(self, fingerprint: str) -> bool:
-        return fingerprint in self.new or fingerprint in self.check
-
-
-@dataclass
-class ParsedChunk:
-    """What parsing one chunk of lines yields (in a worker process or in-process)."""
-
-    rows: list[tuple[str, str, bytes]] = field(default_factory=list)  # (fingerprint, day, COPY line) in line order
-    rejects: list[tuple[Any, ...]] = field(default_factory=list)  # (line_number, codes, detail, excerpt, bytes)
-    reasons: Counter[str] = field(default_factory=Counter)
-    valid: int = 0
-    version_at: datetime | None = None
-
-
-def parse_chunk(
-    parser: RecordParser, first_line: int, lines: list[bytes], lengths: list[int], max_line_bytes: int, suffix: str
-) -> ParsedChunk:
-    """Parse consecutive lines; `lengths[i] < 0` marks a line over the limit (its bytes were skipped).
-
-    Each valid row comes back as its COPY text line, the file's anchors (`suffix`) appended.
-    """
-    out = ParsedChunk()
-    latest: datetime | None = None
-    for offset, (raw, length) in enumerate(zip(lines, lengths, strict=True)):
-        number = first_line + offset
-        outcome: TicketVersion | Rejection
-        if length < 0:
-            detail = f"{-length} bytes, over the {max_line_bytes}-byte limit"
-            outcome = parser.reject(number, raw, "line_too_long", detail, -length)
-        else:
-            outcome = parser.parse(number, raw)
-        if isinstance(outcome, TicketVersion):
-            out.valid += 1
-            if latest is None or outcome.version_at > latest:
-                latest = outcome.version_at
-            line = (copy_text(outcome.row) + suffix).encode("utf-8")
-            out.rows.append((outcome.fingerprint, outcome.row[_PARTITION_INDEX], line))
-        else:
-            out.reasons[outcome.codes[0]] += 1
-            out.rejects.append(
-                (outcome.line_number, list(outcome.codes), outcome.detail, outcome.excerpt, outcome.raw_bytes)
-            )
-    out.version_at = latest
-    return out
 
 
 class SeenFilter:
@@ -322,10 +207,8 @@ class _Writer:
         if chunk.check:
             existing = {fp for (fp,) in self.cur.execute(_PROBE, (list(chunk.check),))}
         counts = self.loaded_by_partition
-        lines = []
-        for day, line in chunk.new.values():
-            lines.append(line)
-            counts[day] += 1
+        counts.update(chunk.new_days)
+        lines = list(chunk.new)
         for fingerprint, (day, line) in chunk.check.items():
             if fingerprint not in existing:
                 lines.append(line)
@@ -338,7 +221,7 @@ class _Writer:
         cur = self.cur
         cur.execute("truncate _stage_events")
         with cur.copy(f"copy _stage_events ({self._columns}) from stdin") as copy:
-            copy.write(b"".join(line for _, line in chunk.new.values()))
+            copy.write(b"".join(chunk.new))
             copy.write(b"".join(line for _, line in chunk.check.values()))
         inserted = cur.execute(
             f"""
@@ -369,9 +252,6 @@ select d from days where d is not null
 """
 
 
-_PARTITION_INDEX = RECORD_COLUMNS.index("partition_date")
-
-
 @dataclass
 class _FileScan:
     sha256: str = ""
@@ -382,53 +262,45 @@ class _FileScan:
     cursor_value: datetime | None = None
 
 
-def _batches(
-    path: Path, max_line_bytes: int, digest: Any, scan: _FileScan
-) -> Iterator[tuple[int, list[bytes], list[int]]]:
-    """The file's lines in chunks of CHUNK_LINES lines or CHUNK_BYTES bytes: (first line number, lines, lengths)."""
-    lines: list[bytes] = []
-    lengths: list[int] = []
-    size = 0
-    with path.open("rb") as handle:
-        for raw, length in _read_lines(handle, max_line_bytes, digest):
-            lines.append(raw)
-            lengths.append(length)
-            size += abs(length)
-            if len(lines) >= CHUNK_LINES or size >= CHUNK_BYTES:
-                yield scan.lines + 1, lines, lengths
-                scan.lines += len(lines)
-                scan.size += size
-                lines, lengths, size = [], [], 0
-    if lines:
-        yield scan.lines + 1, lines, lengths
-        scan.lines += len(lines)
-        scan.size += size
-
-
-def _parsed(
-    batches: Iterator[tuple[int, list[bytes], list[int]]],
-    parser: RecordParser,
-    max_line_bytes: int,
-    suffix: str,
-    pool: Any,
-) -> Iterator[ParsedChunk]:
+def _parsed(chunks: Iterator[Chunk], parser: RecordParser, limit: int, suffix: str, pool: Any) -> Iterator[ParsedChunk]:
     """Parse chunks in order: in the worker processes when there is a pool (at most PREFETCH_CHUNKS
     ahead of the writer, so memory stays bounded), else in this process."""
     if pool is None:
-        for first_line, lines, lengths in batches:
-            yield parse_chunk(parser, first_line, lines, lengths, max_line_bytes, suffix)
+        for chunk in chunks:
+            yield parse_chunk(parser, chunk, limit, suffix)
         return
-    tasks = ((first_line, lines, lengths, suffix) for first_line, lines, lengths in batches)
-    yield from pool.map_ordered(tasks, PREFETCH_CHUNKS)
+    yield from pool.map_ordered(((chunk, suffix) for chunk in chunks), PREFETCH_CHUNKS)
 
 
-def _scan_file(
-    path: Path, parser: RecordParser, max_line_bytes: int, writer: _Writer, stored: set[str], pool: Any
-) -> _FileScan:
-    """Parse the file chunk by chunk and write each chunk as it comes.
+def _sort_rows(parsed: ParsedChunk, seen: SeenFilter, stored: set[str]) -> _Chunk:
+    """Rows surely new go out as byte ranges of the parsed blob; the others are probed first."""
+    chunk = _Chunk(rejects=parsed.rejects)
+    blob = memoryview(parsed.blob)
+    fingerprints, days, ends = parsed.fingerprints, parsed.days, parsed.ends
+    run_start = 0  # start of the current run of surely-new rows
+    start = 0
+    for index, fingerprint in enumerate(fingerprints):
+        end = ends[index]
+        day = days[index]
+        if seen.check_and_add(fingerprint) or day in stored:
+            if run_start < start:
+                chunk.new.append(blob[run_start:start])
+            chunk.check[fingerprint] = (day, bytes(blob[start:end]))
+            run_start = end
+        else:
+            chunk.new_days[day] += 1
+        start = end
+    if run_start < start:
+        chunk.new.append(blob[run_start:start])
+    return chunk
 
-    With a pool, worker processes parse the next chunks while this process writes the current
-    one and PostgreSQL parses and indexes it: Python's work runs beside the server's, not in turn.
+
+def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, stored: set[str], pool: Any) -> _FileScan:
+    """Read, parse and write the file chunk by chunk.
+
+    This process only reads blocks, cuts them into chunks of whole lines and sends rows on: the
+    parsing happens in worker processes (big files) and a writer thread sends chunk N while the
+    next ones are parsed, so Python's work runs beside PostgreSQL's, not in turn.
 
     A valid row is "surely new" when its partition held no row when the file's transaction began
     and the filter has not seen its fingerprint in this transaction; every other row is probed
@@ -439,32 +311,24 @@ def _scan_file(
     seen = SeenFilter()
     digest = hashlib.sha256()
     suffix = "\t" + "\t".join(copy_field(value) for value in writer.anchors) + "\n"
-    batches = _batches(path, max_line_bytes, digest, scan)
-    # A writer thread sends chunk N (it mostly waits on the server, without the GIL) while this
-    # thread reads, collects and sorts chunk N+1.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writing:
+    with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writing:
         in_flight: Future[None] | None = None
         try:
-            for parsed in _parsed(batches, parser, max_line_bytes, suffix, pool):
-                chunk = _Chunk(rejects=parsed.rejects)
-                for fingerprint, day, line in parsed.rows:
-                    if chunk.holds(fingerprint):
-                        continue  # the same record twice in this chunk: a duplicate
-                    if seen.check_and_add(fingerprint) or day in stored:
-                        chunk.check[fingerprint] = (day, line)
-                    else:
-                        chunk.new[fingerprint] = (day, line)
+            for parsed in _parsed(read_chunks(handle, limit, digest), parser, limit, suffix, pool):
+                chunk = _sort_rows(parsed, seen, stored)
+                scan.lines += parsed.lines
                 scan.valid += parsed.valid
                 scan.reasons.update(parsed.reasons)
                 latest = parsed.version_at
                 if latest is not None and (scan.cursor_value is None or latest > scan.cursor_value):
                     scan.cursor_value = latest
                 if in_flight is not None:
-                    in_flight.result()  # one chunk being written, one being sorted
+                    in_flight.result()  # one chunk being written, the next ones being parsed
                 in_flight = writing.submit(writer.write, chunk)
         finally:
             if in_flight is not None:
                 in_flight.result()
+        scan.size = handle.tell()
     scan.sha256 = digest.hexdigest()
     return scan
 

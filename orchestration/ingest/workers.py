@@ -128,7 +128,7 @@ class ParsePool:
 
 
 def main() -> int:
-    from orchestration.ingest.loader import parse_chunk
+    from orchestration.ingest.chunks import parse_chunk
     from orchestration.ingest.records import RecordParser
 
     inp, out = sys.stdin.buffer, sys.stdout.buffer
@@ -139,11 +139,11 @@ def main() -> int:
     parser = RecordParser(first, last)
     while True:
         try:
-            first_line, lines, lengths, suffix = _receive(inp)
+            chunk, suffix = _receive(inp)
         except EOFError:
             return 0
         try:
-            result: Any = parse_chunk(parser, first_line, lines, lengths, max_line_bytes, suffix)
+            result: Any = parse_chunk(parser, chunk, max_line_bytes, suffix)
         except Exception as exc:  # reported to the loader, which fails the file
             result = exc
         try:

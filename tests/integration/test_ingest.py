@@ -255,14 +255,17 @@ def test_late_versions_touch_their_creation_partition(empty_db: str, tmp_path: P
     assert result.to_dict()["touched_partitions"] == ["2026-04-14", "2026-04-17"]
 
 
-def test_duplicates_across_chunks_and_runs_are_found(empty_db: str, tmp_path: Path) -> None:
+def test_duplicates_across_chunks_and_runs_are_found(
+    empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Redelivered records far apart in one file (different chunks), then in another source's file."""
-    from orchestration.ingest import loader
+    from orchestration.ingest import chunks
 
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 256 * 1024)  # about 40 chunks
     records = [ticket(n) for n in range(1, 12_001)]
     content = jsonl(*records, *records[:1000])  # the first 1,000 again, 11,000 lines later
+    assert len(content) > 20 * chunks.CHUNK_BYTES
     (first,) = _ingest(empty_db, write_source(tmp_path, "big.jsonl", content)).files
-    assert loader.CHUNK_LINES < 11_000
     assert (first.lines_read, first.loaded, first.duplicates) == (13_000, 12_000, 1_000)
     assert first.write_path == "direct"
     other = write_source(tmp_path, "other.jsonl", jsonl(*records[5000:5500], ticket(20_000)), source_id="structured:x")
@@ -348,9 +351,10 @@ def test_parse_workers_give_exactly_the_in_process_result(
 ) -> None:
     """The same file through worker processes and in-process: identical rows, ledger, rejects, state;
     and odd text (tabs, backslashes, newlines, \\N, control characters) stored exactly."""
-    from orchestration.ingest import loader
+    from orchestration.ingest import chunks, loader
 
     monkeypatch.setenv("WEEK06_MAX_LINE_BYTES", "3000")
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 256 * 1024)
     records = [ticket(n) for n in range(1, 12_001)]
     content = jsonl(*records, *(line for _, line in CODE_LINES), *ODD_TEXT, *records[:700])
     manifest = write_source(tmp_path, "both.jsonl", content)
