@@ -65,11 +65,12 @@ class ParsePool:
             _send(proc.stdin, setup)
 
     def map_ordered(self, tasks: Iterator[tuple[Any, ...]], depth: int) -> Iterator[Any]:
-        # A feeder thread writes tasks while this thread reads results: writing and reading one
-        # pipe pair from one thread deadlocks as soon as both pipes are full.
+        """Results in task order. A feeder thread writes tasks and a reader thread drains results
+        as soon as they are ready, so a worker never waits on a full pipe while the consumer is
+        busy; at most `depth` tasks are out (sent, or read and not yet consumed)."""
         slots = threading.Semaphore(depth)
-        order: Queue[int | None] = Queue()
-        failure: list[BaseException] = []
+        order: Queue[int | BaseException | None] = Queue()  # in task order: a worker, a failure, the end
+        results: Queue[tuple[str, Any]] = Queue()
 
         def feed() -> None:
             try:
@@ -82,31 +83,50 @@ class ParsePool:
                     except OSError as exc:  # a broken pipe: the worker is gone
                         raise WorkerFailed(f"parse worker {proc.pid} stopped reading ({exc})") from exc
                     order.put(n % len(self._procs))
-            except BaseException as exc:  # the reading side re-raises it
-                failure.append(exc)
-            finally:
-                order.put(None)
+            except BaseException as exc:  # handed to the consumer, in its turn
+                order.put(exc)
+                return
+            order.put(None)
 
-        feeder = threading.Thread(target=feed, name="ingest-feeder", daemon=True)
-        feeder.start()
-        try:
+        def read() -> None:
             while (index := order.get()) is not None:
+                if isinstance(index, BaseException):
+                    results.put(("error", index))
+                    return
                 proc = self._procs[index]
                 assert proc.stdout is not None
                 try:
                     result = _receive(proc.stdout)
-                except EOFError as exc:
-                    raise WorkerFailed(f"parse worker {proc.pid} ended (exit code {proc.poll()})") from exc
+                except (EOFError, OSError):
+                    failed = WorkerFailed(f"parse worker {proc.pid} ended (exit code {proc.poll()})")
+                    results.put(("error", failed))
+                    return
                 if isinstance(result, BaseException):
-                    raise WorkerFailed(f"parse worker {proc.pid} failed: {result!r}")
+                    results.put(("error", WorkerFailed(f"parse worker {proc.pid} failed: {result!r}")))
+                    return
+                results.put(("ok", result))
+            results.put(("end", None))
+
+        feeder = threading.Thread(target=feed, name="ingest-feeder", daemon=True)
+        reader = threading.Thread(target=read, name="ingest-reader", daemon=True)
+        feeder.start()
+        reader.start()
+        try:
+            while True:
+                kind, value = results.get()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise value
                 slots.release()
-                yield result
-            if failure:
-                raise failure[0]
+                yield value
         finally:
-            if feeder.is_alive():
-                self.close()  # unblocks the feeder: its pipe breaks
+            if feeder.is_alive() or reader.is_alive():
+                self.close()  # unblocks both: their pipes break
+                order.put(None)
+                slots.release()
                 feeder.join(timeout=5)
+                reader.join(timeout=5)
 
     def close(self) -> None:
         for proc in self._procs:

@@ -262,6 +262,7 @@ def test_duplicates_across_chunks_and_runs_are_found(
     from orchestration.ingest import chunks
 
     monkeypatch.setattr(chunks, "CHUNK_BYTES", 256 * 1024)  # about 40 chunks
+    monkeypatch.setattr(chunks, "READ_BLOCK", 64 * 1024)
     records = [ticket(n) for n in range(1, 12_001)]
     content = jsonl(*records, *records[:1000])  # the first 1,000 again, 11,000 lines later
     assert len(content) > 20 * chunks.CHUNK_BYTES
@@ -355,6 +356,7 @@ def test_parse_workers_give_exactly_the_in_process_result(
 
     monkeypatch.setenv("WEEK06_MAX_LINE_BYTES", "3000")
     monkeypatch.setattr(chunks, "CHUNK_BYTES", 256 * 1024)
+    monkeypatch.setattr(chunks, "READ_BLOCK", 64 * 1024)
     records = [ticket(n) for n in range(1, 12_001)]
     content = jsonl(*records, *(line for _, line in CODE_LINES), *ODD_TEXT, *records[:700])
     manifest = write_source(tmp_path, "both.jsonl", content)
@@ -390,5 +392,33 @@ def test_a_dead_parse_worker_fails_the_file_and_leaves_nothing(
     monkeypatch.setattr(workers, "WORKER_COMMAND", [sys.executable, "-c", "import sys; sys.stdin.buffer.read(5000)"])
     (f,) = _ingest(empty_db, write_source(tmp_path, "w.jsonl", jsonl(*(ticket(n) for n in range(1, 3001))))).files
     assert (f.status, f.reasons[0]["code"]) == ("failed", "ingest_worker_failed")
+    for table in ("raw.ticket_events", "ops.ingest_ledger", "ops.ingest_rejects", "ops.ingest_state"):
+        assert _scalar(empty_db, f"select count(*) from {table}") == 0, table
+
+
+def test_a_read_error_in_the_middle_of_a_big_file_fails_it_cleanly(
+    empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file goes away half-read (an I/O error while the parse workers run): file_unreadable."""
+    from orchestration.ingest import chunks, loader
+
+    monkeypatch.setenv("WEEK06_INGEST_WORKERS", "1")
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 64 * 1024)
+    monkeypatch.setattr(chunks, "READ_BLOCK", 16 * 1024)
+    real = chunks.read_chunks
+
+    def failing(handle, limit, digest, chunk_bytes=None):  # type: ignore[no-untyped-def]
+        for n, chunk in enumerate(real(handle, limit, digest, chunk_bytes)):
+            if n == 10:
+                raise OSError(5, "Input/output error")
+            yield chunk
+
+    monkeypatch.setattr(loader, "read_chunks", failing)
+    manifest = write_source(tmp_path, "io.jsonl", jsonl(*(ticket(n) for n in range(1, 3001))))
+    (f,) = _ingest(empty_db, manifest).files
+    assert f.status == "failed", f
+    assert f.reasons[0]["code"] == "file_unreadable"
+    assert "Input/output error" in f.reasons[0]["message"]
     for table in ("raw.ticket_events", "ops.ingest_ledger", "ops.ingest_rejects", "ops.ingest_state"):
         assert _scalar(empty_db, f"select count(*) from {table}") == 0, table
