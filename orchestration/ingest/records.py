@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -220,14 +221,7 @@ class RecordParser:
             return self.reject(
                 line_number, raw, "nul_character", "a string holds U+0000, which PostgreSQL cannot store"
             )
-        try:
-            created_at = fast_timestamp(record["created_at"])
-            updated_at = fast_timestamp(record.get("updated_at"))
-            resolved_at = fast_timestamp(record.get("resolved_at"))
-            sla_due_at = fast_timestamp(record.get("sla_due_at"))
-        except (ValueError, IndexError, OverflowError) as exc:
-            return self.reject(line_number, raw, "invalid_timestamp", f"a timestamp cannot be stored: {exc}")
-        return self._version(line_number, raw, record, canonical_bytes, created_at, updated_at, resolved_at, sla_due_at)
+        return self._version(line_number, raw, record, canonical_bytes, fast_timestamp)
 
     def parse_reference(self, line_number: int, raw: bytes) -> TicketVersion | Rejection:
         """The reference path: the standard library's json and jsonschema, every rule spelt out."""
@@ -257,14 +251,7 @@ class RecordParser:
             canonical_bytes = canonical.encode("utf-8")
         except UnicodeEncodeError:
             return self.reject(line_number, raw, "invalid_unicode", "a string holds a lone surrogate escape")
-        try:
-            created_at = parse_timestamp(record["created_at"])
-            updated_at = parse_timestamp(record.get("updated_at"))
-            resolved_at = parse_timestamp(record.get("resolved_at"))
-            sla_due_at = parse_timestamp(record.get("sla_due_at"))
-        except (ValueError, IndexError, OverflowError) as exc:
-            return self.reject(line_number, raw, "invalid_timestamp", f"a timestamp cannot be stored: {exc}")
-        return self._version(line_number, raw, record, canonical_bytes, created_at, updated_at, resolved_at, sla_due_at)
+        return self._version(line_number, raw, record, canonical_bytes, parse_timestamp)
 
     def _version(
         self,
@@ -272,11 +259,15 @@ class RecordParser:
         raw: bytes,
         record: dict[str, Any],
         canonical_bytes: bytes,
-        created_at: datetime | None,
-        updated_at: datetime | None,
-        resolved_at: datetime | None,
-        sla_due_at: datetime | None,
+        timestamp: Callable[[str | None], datetime | None],
     ) -> TicketVersion | Rejection:
+        try:
+            created_at = timestamp(record["created_at"])
+            updated_at = timestamp(record.get("updated_at"))
+            resolved_at = timestamp(record.get("resolved_at"))
+            sla_due_at = timestamp(record.get("sla_due_at"))
+        except (ValueError, IndexError, OverflowError) as exc:
+            return self.reject(line_number, raw, "invalid_timestamp", f"a timestamp cannot be stored: {exc}")
         assert created_at is not None
         partition = created_at.date()
         if not (self.first_partition <= partition <= self.last_partition):
