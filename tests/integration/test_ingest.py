@@ -422,3 +422,21 @@ def test_a_read_error_in_the_middle_of_a_big_file_fails_it_cleanly(
     assert "Input/output error" in f.reasons[0]["message"]
     for table in ("raw.ticket_events", "ops.ingest_ledger", "ops.ingest_rejects", "ops.ingest_state"):
         assert _scalar(empty_db, f"select count(*) from {table}") == 0, table
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", (0, 0, 0)),
+        (b"\xef\xbb\xbf", (0, 0, 0)),
+        (b"\n\n", (2, 0, 2)),
+        (b"\xef\xbb\xbf\r\n", (1, 0, 1)),
+        (jsonl(ticket(1)).rstrip(b"\n"), (1, 1, 0)),  # no final newline
+    ],
+)
+def test_degenerate_files_are_accounted(
+    empty_db: str, tmp_path: Path, content: bytes, expected: tuple[int, int, int]
+) -> None:
+    (f,) = _ingest(empty_db, write_source(tmp_path, "odd.jsonl", content)).files
+    assert (f.status, (f.lines_read, f.loaded, f.rejected)) == ("loaded", expected)
+    assert f.size_bytes == len(content)
