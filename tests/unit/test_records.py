@@ -169,3 +169,24 @@ def test_course_invalid_sample_is_rejected() -> None:
     outcome = PARSER.parse(2, json.dumps(invalid).encode())
     assert isinstance(outcome, Rejection) and outcome.codes == ("contract_required:priority",)
     assert "priority" in outcome.detail
+
+
+def test_copy_text_is_what_psycopg_would_send() -> None:
+    """Worker processes format rows themselves; the text must be psycopg's, byte for byte."""
+    from psycopg._copy_base import TextFormatter  # the formatter psycopg uses for write_row
+    from psycopg.adapt import Transformer
+
+    from orchestration.ingest.records import copy_text
+
+    odd = ["cust\ttab", "back\\slash", "new\nline", "cr\rx", "\\N", "é\u2028", "\x01\x7f"]
+    lines = [json.dumps(ticket(n, customer_id=v, assignee_id=v, subject=v)).encode() for n, v in enumerate(odd, 1)]
+    lines += course_fixture("tickets-seed-500.jsonl").read_bytes().splitlines()
+    checked = 0
+    for number, raw in enumerate(lines, 1):
+        outcome = PARSER.parse(number, raw)
+        assert isinstance(outcome, TicketVersion), outcome
+        formatter = TextFormatter(Transformer())
+        formatter.write_row(outcome.row)
+        assert bytes(formatter.end()).decode() == copy_text(outcome.row) + "\n"
+        checked += 1
+    assert checked == len(odd) + 500
