@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-SCHEMA_VERSION = 3  # 2: raw.ticket_events lost its ticket_id index; 3: table and column comments
+SCHEMA_VERSION = 4  # 2: no ticket_id index on raw; 3: table and column comments; 4: payload out of line
 
 DDL = """
 create schema if not exists raw;
@@ -40,6 +40,11 @@ create table if not exists raw.ticket_events (
     constraint ticket_events_record_fingerprint_key unique (record_fingerprint)
 );
 create index if not exists ticket_events_partition_date_idx on raw.ticket_events (partition_date);
+-- The payload (~1 KB) lives out of line, uncompressed: scans of a partition's typed columns (dbt's
+-- staging and tests) then read ~250-byte rows instead of ~1.5 KB ones. Measured: no cost to the
+-- ingest. Applies to rows written from now on.
+alter table raw.ticket_events set (toast_tuple_target = 128);
+alter table raw.ticket_events alter column payload set storage external;
 -- No index on ticket_id: every reader (dbt's staging and tests) selects by partition_date, and a
 -- second secondary index cost about 13% of the load throughput when measured.
 drop index if exists raw.ticket_events_ticket_id_idx;
