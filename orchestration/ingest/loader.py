@@ -498,7 +498,10 @@ def ingest_gated(
     pool = None
     big = any(a.loadable and (a.size_bytes or 0) >= PARALLEL_MIN_BYTES for a in gate.assets)
     if big and settings.ingest_workers > 0:
-        pool = ParsePool(settings.ingest_workers, (*bounds, settings.max_line_bytes))
+        try:
+            pool = ParsePool(settings.ingest_workers, (*bounds, settings.max_line_bytes))
+        except (WorkerFailed, OSError):
+            pool = None  # no worker could start: parse in this process, slower but the same result
     try:
         with connect(url) as conn:
             ensure_schema(conn)

@@ -62,7 +62,11 @@ class ParsePool:
         ]
         for proc in self._procs:
             assert proc.stdin is not None
-            _send(proc.stdin, setup)
+            try:
+                _send(proc.stdin, setup)
+            except OSError as exc:
+                self.close()
+                raise WorkerFailed(f"parse worker {proc.pid} did not start ({exc})") from exc
 
     def map_ordered(self, tasks: Iterator[tuple[Any, ...]], depth: int) -> Iterator[Any]:
         """Results in task order. A feeder thread writes tasks and a reader thread drains results
@@ -152,6 +156,7 @@ def main() -> int:
     from orchestration.ingest.records import RecordParser
 
     inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # stdout carries frames only: a stray print must not corrupt them
     try:
         first, last, max_line_bytes = _receive(inp)
     except EOFError:
