@@ -144,12 +144,6 @@ class ParsePool:
                     except OSError:
                         pass
 
-    def __enter__(self) -> ParsePool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def main() -> int:
     from orchestration.ingest.chunks import parse_chunk
