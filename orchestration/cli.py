@@ -232,7 +232,7 @@ def _check_range(settings: Settings, first: date, last: date) -> None:
 
 
 def _evidence_rows(settings: Settings, first: date, last: date, run_id: str | None = None) -> list[dict[str, Any]]:
-    from orchestration.evidence.report import read_evidence
+    from orchestration.evidence.report import check_counts, ingest_totals, read_evidence
     from orchestration.partitions import days_between
 
     rows: list[dict[str, Any]] = []
@@ -249,7 +249,7 @@ def _evidence_rows(settings: Settings, first: date, last: date, run_id: str | No
                 }
             )
             continue
-        checks = evidence.get("checks", [])
+        counts = check_counts(evidence)
         rows.append(
             {
                 "partition_key": evidence["partition_key"],
@@ -258,19 +258,20 @@ def _evidence_rows(settings: Settings, first: date, last: date, run_id: str | No
                 "report_path": evidence["report_path"],
                 "reason_codes": evidence["reason_codes"],
                 "run_id": evidence["run_id"],
-                "ingest": evidence.get("ingest", {}).get("totals"),
+                "ingest": ingest_totals(evidence),
                 "input_row_count": evidence.get("input_row_count"),
                 "output_row_count": evidence.get("output_row_count"),
-                "checks_passed": sum(1 for c in checks if c["status"] == "success"),
-                "checks_warned": sum(1 for c in checks if c["status"] == "warning"),
-                "checks_failed": sum(1 for c in checks if c["status"] == "failed"),
+                "checks_passed": counts["passed"],
+                "checks_warned": counts["warning"],
+                "checks_failed": counts["failed"],
+                "checks_skipped": counts["skipped"],
             }
         )
     return rows
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    header = ("partition", "read", "loaded", "dups", "rejected", "raw", "silver", "checks ok/warn/fail", "decision")
+    header = ("partition", "read", "loaded", "dups", "rejected", "raw", "silver", "checks ok/warn/fail/skip", "decision")
     table = [header]
     for r in rows:
         t = r.get("ingest") or {}
@@ -283,7 +284,8 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
                 str(t.get("rejected", "-")),
                 str(r.get("input_row_count", "-")),
                 str(r.get("output_row_count", "-")),
-                f"{r.get('checks_passed', 0)}/{r.get('checks_warned', 0)}/{r.get('checks_failed', 0)}",
+                f"{r.get('checks_passed', 0)}/{r.get('checks_warned', 0)}/{r.get('checks_failed', 0)}"
+                f"/{r.get('checks_skipped', 0)}",
                 str(r.get("downstream_decision") or r["status"]),
             )
         )
@@ -423,6 +425,43 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- backfill plan
+
+
+def cmd_backfill_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.backfill.plan import build_plan, write_plan
+    from orchestration.db import embedded
+    from orchestration.db.connection import connect
+    from orchestration.db.schema import ensure_schema
+
+    if args.end < args.start:
+        raise UsageError(f"partition_out_of_range: --end {args.end} is before --start {args.start}")
+    url = embedded.database_url(settings)
+    with connect(url) as conn:  # unreachable -> exit 3; the schema may not exist yet on a fresh database
+        ensure_schema(conn)
+    plan = build_plan(url, settings, args.start, args.end, last_runs=_last_runs(settings, args.start, args.end))
+    plan_path, _ = write_plan(plan, settings)
+
+    def human() -> None:
+        print(f"backfill plan {plan['start']}..{plan['end']} (dry run, nothing written to the database)")
+        for p in plan["partitions"]:
+            shown = ", ".join(p["reason_codes"]) or "-"
+            print(f"  {p['partition_key']}  {p['state']:<12} {p['action']:<13} {shown}")
+        for command in plan["commands"]:
+            print(f"  run: {command}")
+        print(f"plan: {plan_path.name} and backfill_plan_<partition>.json in {plan_path.parent.name}/")
+
+    _emit(plan, args.json, human)
+    return EXIT_OK
+
+
+def _last_runs(settings: Settings, first: date, last: date) -> dict[date, Any]:
+    """The latest Dagster run of each partition, from the instance under DAGSTER_HOME (if there is one)."""
+    from orchestration.backfill.history import latest_runs
+
+    return latest_runs(settings, first, last)
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -475,6 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--partition", required=True, type=_day)
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evidence)
+
+    plan = sub.add_parser("backfill-plan", help="dry run: each partition's state, action and exact command")
+    plan.add_argument("--start", required=True, type=_day)
+    plan.add_argument("--end", required=True, type=_day, help="inclusive")
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(func=cmd_backfill_plan)
 
     demo = sub.add_parser("demo", help="what `make demo` runs: the job over the seed partitions, and a table")
     demo.set_defaults(func=cmd_demo)

@@ -15,6 +15,11 @@ SEEDS_DIR = PROJECT_ROOT / "seeds"
 DEFAULT_PARTITION_START = "2026-01-01"
 DEFAULT_PARTITION = "2026-04-17"
 DEFAULT_DATABASE_NAME = "support_factory"
+# The course's defaults, used when its variables are unset (evidence always carries these strings).
+DEFAULT_TRACE_ID = "week06-local"
+DEFAULT_DATA_RELEASE_ID = "week06-dev-local"
+DEFAULT_GIT_SHA = "unknown"
+DEFAULT_OPERATOR = "student-devbox"
 
 
 def _path_from_env(name: str, default: Path) -> Path:
@@ -29,20 +34,49 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _git_sha() -> str | None:
-    head = PROJECT_ROOT / ".git" / "HEAD"
+def _git_dir(root: Path) -> Path | None:
+    """The repository's git directory: `.git` itself, or where a worktree's `.git` file points."""
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git
     try:
-        ref = head.read_text().strip()
-        if ref.startswith("ref: "):
-            ref_path = PROJECT_ROOT / ".git" / ref[5:]
-            if ref_path.exists():
-                return ref_path.read_text().strip()
-            packed = PROJECT_ROOT / ".git" / "packed-refs"
-            for line in packed.read_text().splitlines() if packed.exists() else []:
-                if line.endswith(" " + ref[5:]):
+        text = dot_git.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not text.startswith("gitdir: "):
+        return None
+    git_dir = Path(text[len("gitdir: ") :])
+    return git_dir if git_dir.is_absolute() else (root / git_dir).resolve()
+
+
+def _common_dir(git_dir: Path) -> Path:
+    """A worktree keeps HEAD to itself but shares refs with the main repository (`commondir`)."""
+    try:
+        common = (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        return git_dir
+    path = Path(common)
+    return path if path.is_absolute() else (git_dir / path).resolve()
+
+
+def read_git_sha(root: Path = PROJECT_ROOT) -> str | None:
+    """The commit checked out at `root` (plain checkout or git worktree), read from files; None if unknown."""
+    git_dir = _git_dir(root)
+    if git_dir is None:
+        return None
+    try:
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref: "):
+            return head or None
+        ref = head[len("ref: ") :]
+        for base in dict.fromkeys([git_dir, _common_dir(git_dir)]):
+            if (base / ref).is_file():
+                return (base / ref).read_text(encoding="utf-8").strip() or None
+            packed = base / "packed-refs"
+            for line in packed.read_text(encoding="utf-8").splitlines() if packed.is_file() else []:
+                if line.endswith(" " + ref):
                     return line.split(" ", 1)[0]
-            return None
-        return ref or None
+        return None
     except OSError:
         return None
 
@@ -64,11 +98,17 @@ class Settings:
     source_root: Path | None
     partition_start: date
     default_partition: date
-    trace_id: str | None
-    release_id: str | None
-    git_sha: str | None
+    trace_id: str
+    release_id: str
+    git_sha: str
+    operator: str
     lakehouse_enabled: bool
     analytics_enabled: bool
+    week04_report_path: Path
+    week05_run_results_path: Path
+    minio_endpoint: str | None
+    minio_access_key: str | None
+    minio_secret_key: str | None = field(repr=False)  # a secret: never in a repr, log or error
     dagster_home: Path
     dbt_docs_url: str
     max_line_bytes: int = field(default=1_048_576)
@@ -87,11 +127,21 @@ class Settings:
             source_root=(_path_from_env("WEEK06_SOURCE_ROOT", SEEDS_DIR) if env.get("WEEK06_SOURCE_ROOT") else None),
             partition_start=date.fromisoformat(env.get("WEEK06_PARTITION_START_DATE") or DEFAULT_PARTITION_START),
             default_partition=date.fromisoformat(env.get("WEEK06_DEFAULT_PARTITION") or DEFAULT_PARTITION),
-            trace_id=env.get("TRACE_ID") or None,
-            release_id=env.get("RELEASE_ID") or None,
-            git_sha=env.get("GIT_SHA") or _git_sha(),
+            trace_id=env.get("TRACE_ID") or DEFAULT_TRACE_ID,
+            release_id=env.get("WEEK06_DATA_RELEASE_ID") or DEFAULT_DATA_RELEASE_ID,
+            git_sha=env.get("GIT_SHA") or read_git_sha() or DEFAULT_GIT_SHA,
+            operator=env.get("WEEK06_OPERATOR") or DEFAULT_OPERATOR,
             lakehouse_enabled=_flag("LAKEHOUSE_ENABLED"),
             analytics_enabled=_flag("ANALYTICS_ENABLED"),
+            week04_report_path=_path_from_env(
+                "WEEK06_WEEK04_REPORT_PATH", PROJECT_ROOT / "reports" / "week04" / "materialization_report.json"
+            ),
+            week05_run_results_path=_path_from_env(
+                "WEEK06_WEEK05_RUN_RESULTS_PATH", PROJECT_ROOT / "analytics" / "target" / "run_results.json"
+            ),
+            minio_endpoint=env.get("MINIO_ENDPOINT") or None,
+            minio_access_key=env.get("MINIO_ACCESS_KEY") or None,
+            minio_secret_key=env.get("MINIO_SECRET_KEY") or None,
             dagster_home=_path_from_env("DAGSTER_HOME", PROJECT_ROOT / ".local" / "dagster"),
             dbt_docs_url=(env.get("DBT_DOCS_URL") or "http://127.0.0.1:8080").rstrip("/"),
             max_line_bytes=int(env.get("WEEK06_MAX_LINE_BYTES") or 1_048_576),

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -13,11 +14,16 @@ from jsonschema.exceptions import ValidationError
 
 from orchestration.config import CONTRACTS_DIR
 
+# The course's own schemas, byte-for-byte (contracts/course/README.md names their origin).
+COURSE_CONTRACTS_DIR = CONTRACTS_DIR / "course"
+
 TICKET = "ticket_v1"
 SOURCE_MANIFEST = "source_manifest_v1"
-RUN_EVIDENCE = "run_evidence_v1"
+# Run evidence is the course's contract itself, not a copy of ours.
+RUN_EVIDENCE = "week06_run_evidence"
 GATE_REPORT = "gate_report_v1"
 BACKFILL_PLAN = "backfill_plan_v1"
+BACKFILL_PARTITION = "backfill_partition_v1"
 DELIVERY_SUMMARY = "delivery_summary_v1"
 
 _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
@@ -29,9 +35,15 @@ def _assert_formats_enforced() -> None:
         raise RuntimeError("jsonschema cannot enforce format 'date-time' here: install jsonschema[format-nongpl]")
 
 
+def schema_path(name: str) -> Path:
+    """Our contracts first (contracts/), then the course's (contracts/course/)."""
+    own = CONTRACTS_DIR / f"{name}.schema.json"
+    return own if own.exists() else COURSE_CONTRACTS_DIR / f"{name}.schema.json"
+
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    with (CONTRACTS_DIR / f"{name}.schema.json").open(encoding="utf-8") as handle:
+    with schema_path(name).open(encoding="utf-8") as handle:
         schema: dict[str, Any] = json.load(handle)
     return schema
 
@@ -81,8 +93,13 @@ def require_valid(name: str, instance: Any, code: str) -> None:
 
 
 def schema_names() -> list[str]:
-    """Every contract in contracts/, by name (`<name>.schema.json`)."""
+    """Every contract of ours in contracts/, by name (`<name>.schema.json`)."""
     return sorted(p.name.removesuffix(".schema.json") for p in CONTRACTS_DIR.glob("*.schema.json"))
+
+
+def course_schema_names() -> list[str]:
+    """The course's contracts kept in contracts/course/ that are validated by name."""
+    return sorted(p.name.removesuffix(".schema.json") for p in COURSE_CONTRACTS_DIR.glob("*.schema.json"))
 
 
 # The same rule as jsonschema's `date-time` check (rfc3339-validator applied to the upper-cased

@@ -57,7 +57,7 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     ),
     _code("unknown_license", "gate", "license_tag is unknown: never loadable, at least quarantined."),
     # -- the declared file
-    _code("unsupported_asset_type", "gate", "asset_type is not jsonl/ndjson, the only format this factory reads."),
+    _code("unsupported_asset_type", "gate", "asset_type is not jsonl, the only format this factory reads (the course allows others: pdf, html, ...)."),
     _code("invalid_location", "gate", "source_url_or_path cannot name a file (it holds a NUL character)."),
     _code(
         "remote_source_not_configured",
@@ -97,7 +97,7 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("invalid_timestamp", "ingest", "A timestamp passes the contract but cannot be stored."),
     _code(
         "partition_out_of_range",
-        "ingest,cli,dbt",
+        "ingest,cli,dbt,backfill",
         "The day is before WEEK06_PARTITION_START_DATE or the window is empty (end not after start).",
     ),
     _code("line_too_long", "ingest", "The line exceeds WEEK06_MAX_LINE_BYTES; only a bounded excerpt is kept."),
@@ -106,12 +106,42 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("database_error", "ingest", "The database refused the file's transaction: nothing of it is kept."),
     _code("ingest_worker_failed", "ingest", "A parse worker process ended or failed mid-file: nothing of it is kept."),
     _code("database_unreachable", "database", "The database cannot be reached (exit code 3)."),
-    # -- run evidence: checks of a partition
-    _code("no_manifest_for_partition", "evidence", "No manifest covers the partition."),
-    _code("ledger_missing", "evidence", "A loadable file of the partition's manifests has no ingest ledger row."),
-    _code("ledger_unbalanced", "evidence", "A ledger row breaks lines_read = loaded + duplicates + rejected."),
+    # -- run evidence: the course's five checks on the raw asset (judged per partition from the database)
+    _code(
+        "structured_manifest_missing_or_empty",
+        "evidence,backfill",
+        "No manifest declares a file for the partition (manifest_consistency fails).",
+    ),
+    _code(
+        "ledger_missing",
+        "evidence,backfill",
+        "A loadable file of the partition's manifests has no ingest ledger row (partition_completeness fails).",
+    ),
+    _code("no_valid_input_rows", "evidence,backfill", "The partition holds no valid row (row_count_output_count fails)."),
     _code("rejected_lines_present", "evidence", "Some lines of the partition's files were rejected."),
-    _code("empty_partition", "evidence", "The partition has no raw rows."),
+    _code(
+        "required_field_nulls_detected",
+        "evidence",
+        "A row lacks ticket_id, status, priority, product_line or created_at (required_field_null_rate fails).",
+    ),
+    _code("partition_has_no_seed_rows", "evidence", "The partition has no raw rows (partition_completeness warns)."),
+    _code(
+        "asset_checks_failed",
+        "evidence,backfill",
+        "One of the five checks on the raw asset failed: the partition is held downstream.",
+    ),
+    # -- run evidence: the optional neighbours (observed, never built here)
+    _code(
+        "week04_lakehouse_not_available",
+        "evidence",
+        "The Week04 lakehouse is off (LAKEHOUSE_ENABLED) or its report names no snapshot: not_available.",
+    ),
+    _code(
+        "week05_analytics_not_available",
+        "evidence",
+        "The Week05 analytics mart is off (ANALYTICS_ENABLED) or has no run_results.json: not_available.",
+    ),
+    # -- run evidence: the dbt build and the run
     _code("dbt_results_missing", "evidence", "No dbt run_results exist for the run."),
     _code("dbt_nothing_ran", "evidence", "dbt ran no model or test for the partition."),
     _code("dbt_model_failed", "evidence", "A dbt model failed to build."),
@@ -119,8 +149,22 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("dbt_test_warned", "evidence", "A dbt test with severity warn found rows (not blocking)."),
     _code("evidence_step_skipped", "evidence", "The run ended without its evidence step (an upstream model skipped)."),
     _code("run_failed", "evidence", "The Dagster run failed before the partition's evidence was written."),
-    _code("evidence_missing", "evidence,cli", "The partition has no evidence (from this run)."),
-    _code("evidence_invalid", "evidence", "The evidence broke run_evidence_v1 (a bug): it is not written."),
+    _code("evidence_missing", "evidence,cli,backfill", "The partition has no evidence (from this run)."),
+    _code(
+        "evidence_invalid",
+        "evidence",
+        "The evidence broke the course's week06_run_evidence_v1 schema (a bug): it is not written.",
+    ),
+    _code("delivery_summary_invalid", "evidence", "A delivery summary broke delivery_summary_v1 (a bug): not written."),
+    # -- the backfill plan (`data-factory backfill-plan`, asset week06/ops/backfill_plan)
+    _code("dry_run_no_db_write", "backfill", "A dry run: the plan was judged from real state and wrote nothing."),
+    _code("no_gap_detected", "backfill", "The partition's evidence is current: nothing to replay (the course's gap_reason)."),
+    _code(
+        "upstream_changed_after_evidence",
+        "backfill",
+        "Rows of the partition (late versions, a new batch) arrived after its evidence was written: stale.",
+    ),
+    _code("backfill_plan_invalid", "backfill", "A backfill plan broke backfill_plan_v1 (a bug): it is not shown."),
     # -- the command line
     _code("invalid_argument", "cli", "An argument or setting has an invalid value (exit code 2)."),
     # -- dbt: the partition window macro (compilation errors) and failure rows of custom tests
@@ -128,7 +172,12 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("missing_in_model", "dbt", "partition_reconciliation: a raw ticket of the window is absent from the model."),
     _code("not_in_source", "dbt", "partition_reconciliation: the model holds a ticket the raw window does not."),
     _code("duplicated_in_model", "dbt", "partition_reconciliation: the model holds a ticket more than once."),
-    _code("duplicate_payload", "dbt", "no_duplicate_versions: the same payload is stored twice."),
+    _code(
+        "duplicate_payload",
+        "dbt,evidence",
+        "The same record (payload) is stored twice: duplicate_idempotency and no_duplicate_versions fail. "
+        "Two versions of one ticket are not duplicates.",
+    ),
     _code("duplicate_record_fingerprint", "dbt", "no_duplicate_versions: the same record_fingerprint twice."),
     _code("rate_out_of_bounds", "dbt", "kpi_bounds: a rate is below 0 or above 1."),
     _code("negative_or_missing_count", "dbt", "kpi_bounds: a count is null or negative."),

@@ -1,13 +1,23 @@
-"""Build, validate and write one partition's run evidence (JSON + Markdown), from plain inputs.
+"""Build, validate and write one partition's run evidence (the course's week06_run_evidence_v1), from plain inputs.
 
-Inputs are the database (ledger, raw and silver counts), the manifests covering the partition
-and a dbt `run_results.json`; nothing here knows about Dagster.
+Inputs are the database (ledger, raw and silver rows), the manifests covering the partition, a dbt
+`run_results.json` and the optional Week04/Week05 neighbours; nothing here knows about Dagster.
+The document is exactly the course's contract (contracts/course/week06_run_evidence.schema.json):
+what we know beyond it travels in `checks[].metadata`, `source_snapshot_id` and `output_snapshot_id`,
+and an absent optional value is omitted, never null.
+
+- `input_row_count`: the valid rows the partition holds in raw.ticket_events (every stored version of
+  a ticket created that day, whichever batch delivered it).
+- `output_row_count`: the rows written for the partition into silver.ticket_fact (one per ticket).
+- `source_snapshot_id`: sha256 over the sorted `source_id:sha256` of the files the partition's manifests
+  declared and the ledger accounted for.
+- `output_snapshot_id`: an order-independent checksum (md5 of the sorted row hashes) of its silver rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,15 +26,24 @@ import psycopg
 
 from orchestration import contracts, reasons
 from orchestration.config import Settings
+from orchestration.evidence.checks import (
+    RAW_CHECK_NAMES,
+    Check,
+    ledger_for_manifests,
+    raw_checks,
+    render_checks_markdown,
+)
+from orchestration.evidence.externals import ExternalState, observe_externals
 from orchestration.fileio import display_path, write_text_atomic
-from orchestration.ingest.loader import sum_counts
 from orchestration.partitions import days_between
 
-EVIDENCE_SCHEMA_VERSION = "run_evidence_v1"
+EVIDENCE_SCHEMA_VERSION = "week06_run_evidence_v1"
 EVIDENCE_ASSET_KEY = "week06/ops/run_evidence_report"
+RUN_EVIDENCE_SUMMARY = "run_evidence_summary.md"
+ASSET_CHECKS_SUMMARY = "asset_checks_summary.md"
 _DBT_STATUS = {
-    "pass": "success",
-    "success": "success",
+    "pass": "passed",
+    "success": "passed",
     "warn": "warning",
     "fail": "failed",
     "error": "failed",
@@ -32,22 +51,7 @@ _DBT_STATUS = {
     "runtime error": "failed",
 }
 
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str
-    reason_codes: tuple[str, ...] = ()
-    metadata: dict[str, Any] | None = None
-    core: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "reason_codes": list(self.reason_codes),
-            "metadata": dict(self.metadata or {}, core=self.core),
-        }
+__all__ = ["Check", "build_evidence", "decide", "dbt_checks", "write_evidence", "read_evidence"]
 
 
 def decide(checks: list[Check], *, dry_run: bool = False) -> tuple[str, str]:
@@ -69,119 +73,38 @@ def evidence_paths(report_dir: Path, partition: date) -> tuple[Path, Path]:
 # ---------------------------------------------------------------- inputs from the database
 
 
-def ledger_for_manifests(conn: psycopg.Connection, manifest_ids: list[str]) -> list[dict[str, Any]]:
-    """The accounting of each distinct file of these manifests, as of the run that first read it."""
-    if not manifest_ids:
-        return []
-    rows = conn.execute(
-        """
-        select distinct on (source_id, source_fingerprint)
-               source_id, source_fingerprint, manifest_id, run_id, lines_read, loaded, duplicates,
-               rejected, rejected_by_reason
-        from ops.ingest_ledger
-        where manifest_id = any(%s)
-        order by source_id, source_fingerprint, ledger_id
-        """,
-        (manifest_ids,),
-    ).fetchall()
-    keys = (
-        "source_id",
-        "source_fingerprint",
-        "manifest_id",
-        "run_id",
-        "lines_read",
-        "loaded",
-        "duplicates",
-        "rejected",
-        "rejected_by_reason",
-    )
-    return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
 def _relation_exists(conn: psycopg.Connection, name: str) -> bool:
     return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]  # type: ignore[index]
 
 
-def partition_figures(conn: psycopg.Connection, partition: date) -> dict[str, Any]:
-    """Raw rows, silver rows and an order-independent checksum of the silver rows of a partition."""
-    raw_rows = conn.execute(
-        "select count(*) from raw.ticket_events where partition_date = %s", (partition,)
-    ).fetchone()[0]  # type: ignore[index]
-    figures: dict[str, Any] = {
-        "input_row_count": int(raw_rows),
-        "output_row_count": None,
-        "output_checksum": None,
-    }
-    if _relation_exists(conn, "silver.ticket_fact"):
-        count, checksum = conn.execute(
-            """
-            select count(*), md5(coalesce(string_agg(row_hash, '' order by row_hash), ''))
-            from (select md5(t::text) as row_hash from silver.ticket_fact as t
-                  where t.partition_date = %s) as hashed
-            """,
-            (partition,),
-        ).fetchone()  # type: ignore[misc]
-        figures["output_row_count"] = int(count)
-        figures["output_checksum"] = checksum
-    return figures
+def silver_figures(conn: psycopg.Connection, partition: date) -> dict[str, Any]:
+    """Silver rows of a partition and an order-independent checksum of them (none before dbt built it)."""
+    if not _relation_exists(conn, "silver.ticket_fact"):
+        return {}
+    count, checksum = conn.execute(
+        """
+        select count(*), md5(coalesce(string_agg(row_hash, '' order by row_hash), ''))
+        from (select md5(t::text) as row_hash from silver.ticket_fact as t
+              where t.partition_date = %s) as hashed
+        """,
+        (partition,),
+    ).fetchone()  # type: ignore[misc]
+    return {"output_row_count": int(count), "output_snapshot_id": checksum}
 
 
-# ---------------------------------------------------------------- checks
+def source_snapshot_id(files: list[dict[str, Any]]) -> str | None:
+    """sha256 over the sorted `source_id:sha256` of the partition's ingested files."""
+    if not files:
+        return None
+    lines = sorted(f"{f['source_id']}:{f['source_fingerprint']}" for f in files)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
-def gate_check(gates: list[dict[str, Any]]) -> Check:
-    """Gate judgments of the manifests covering the partition (dicts from GateResult.to_dict)."""
-    if not gates:
-        return Check("manifest_gate", "warning", ("no_manifest_for_partition",), {"manifests": 0})
-    judgments = [a["judgment"] for g in gates for a in g["assets"]]
-    codes = sorted({r["code"] for g in gates for a in g["assets"] for r in a["reasons"]})
-    # not_available: a declared file could not be examined (e.g. remote), so the partition may lack data.
-    refused_or_doubtful = {"quarantine", "warn", "not_available"}
-    status = "failed" if "reject" in judgments else "warning" if refused_or_doubtful & set(judgments) else "success"
-    return Check(
-        "manifest_gate",
-        status,
-        tuple(codes),
-        {
-            "manifests": len(gates),
-            "assets": len(judgments),
-            "judgments": {j: judgments.count(j) for j in sorted(set(judgments))},
-        },
-    )
-
-
-def ledger_checks(gates: list[dict[str, Any]], files: list[dict[str, Any]]) -> list[Check]:
-    loadable = {(a["source_id"], a["sha256"]) for g in gates for a in g["assets"] if a["loadable"]}
-    accounted = {(f["source_id"], f["source_fingerprint"]) for f in files}
-    missing = sorted(f"{s}@{h[:12]}" for s, h in loadable - accounted)
-    unbalanced = [f["source_id"] for f in files if f["lines_read"] != f["loaded"] + f["duplicates"] + f["rejected"]]
-    totals = sum_counts(files)
-    checks = [
-        Check(
-            "ingest_ledger_complete",
-            "failed" if missing else "success",
-            ("ledger_missing",) if missing else (),
-            {"files_not_ingested": missing},
-        ),
-        Check(
-            "ingest_ledger_balanced",
-            "failed" if unbalanced else "success",
-            ("ledger_unbalanced",) if unbalanced else (),
-            {"unbalanced": unbalanced},
-        ),
-        Check(
-            "rejected_lines",
-            "warning" if totals["rejected"] else "success",
-            ("rejected_lines_present",) if totals["rejected"] else (),
-            {"rejected": totals["rejected"], "rejected_by_reason": totals["rejected_by_reason"]},
-            core=False,
-        ),
-    ]
-    return checks
+# ---------------------------------------------------------------- checks beyond the raw asset's five
 
 
 def dbt_checks(run_results: dict[str, Any] | None) -> tuple[list[Check], str | None]:
-    """One check per dbt node of the invocation (models and tests), plus the invocation itself."""
+    """One check per dbt node of the invocation (models and tests)."""
     if run_results is None:
         return [
             Check("dbt_build", "failed", ("dbt_results_missing",), {"detail": "no dbt run_results for this partition"})
@@ -197,19 +120,15 @@ def dbt_checks(run_results: dict[str, Any] | None) -> tuple[list[Check], str | N
             codes = ("dbt_test_failed",) if resource_type == "test" else ("dbt_model_failed",)
         elif status == "warning":
             codes = ("dbt_test_warned",)
-        checks.append(
-            Check(
-                f"dbt:{unique_id}",
-                status,
-                codes,
-                {
-                    "resource_type": resource_type,
-                    "failures": result.get("failures"),
-                    "message": (result.get("message") or "")[:300] or None,
-                    "execution_time_s": round(float(result.get("execution_time") or 0), 3),
-                },
-            )
-        )
+        metadata: dict[str, Any] = {
+            "resource_type": resource_type,
+            "execution_time_s": round(float(result.get("execution_time") or 0), 3),
+        }
+        if result.get("failures") is not None:
+            metadata["failures"] = result["failures"]
+        if result.get("message"):
+            metadata["message"] = str(result["message"])[:300]
+        checks.append(Check(f"dbt:{unique_id}", status, codes, metadata))
     if not checks:
         checks.append(Check("dbt_build", "failed", ("dbt_nothing_ran",), {}))
     return checks, invocation_id
@@ -229,20 +148,23 @@ def build_evidence(
     settings: Settings,
     dry_run: bool = False,
     extra_checks: tuple[Check, ...] = (),
+    externals: list[ExternalState] | None = None,
 ) -> dict[str, Any]:
     manifest_ids = [g["manifest_id"] for g in gates]
     files = ledger_for_manifests(conn, manifest_ids)
-    figures = partition_figures(conn, partition)
-    checks = [gate_check(gates), *ledger_checks(gates, files)]
+    checks = raw_checks(conn, partition, gates, files)
+    input_row_count = checks[1].metadata["valid_row_count"] if checks[1].metadata else 0
     dbt, invocation_id = dbt_checks(run_results)
     checks.extend(dbt)
+    externals = observe_externals(settings) if externals is None else externals
+    checks.extend(e.as_check() for e in externals)
     checks.extend(extra_checks)
-    if figures["input_row_count"] == 0:
-        checks.append(Check("partition_has_rows", "warning", ("empty_partition",), {}, core=False))
     status, decision = decide(checks, dry_run=dry_run)
+    codes = [code for c in checks for code in c.reason_codes]
+    if any(c.status == "failed" and c.name in RAW_CHECK_NAMES for c in checks):
+        codes.append("asset_checks_failed")
     json_path, _ = evidence_paths(settings.report_dir, partition)
-    reason_codes = sorted({code for c in checks for code in c.reason_codes})
-    return {
+    evidence: dict[str, Any] = {
         "evidence_schema_version": EVIDENCE_SCHEMA_VERSION,
         "run_id": run_id,
         "asset_key": EVIDENCE_ASSET_KEY,
@@ -251,44 +173,60 @@ def build_evidence(
         "started_at": started_at.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
         "report_path": display_path(json_path),
-        "reason_codes": reason_codes,
-        "manifest_id": manifest_ids[0] if len(manifest_ids) == 1 else None,
-        "batch_id": gates[0]["batch_id"] if len(gates) == 1 else None,
-        "input_row_count": figures["input_row_count"],
-        "output_row_count": figures["output_row_count"],
-        "dbt_invocation_id": invocation_id,
-        "trace_id": settings.trace_id,
-        "git_sha": settings.git_sha,
-        "data_release_id": settings.release_id,
-        "downstream_decision": decision,
-        "checks": [c.to_dict() for c in checks],
-        "manifests": [
-            {"manifest_id": g["manifest_id"], "batch_id": g["batch_id"], "status": g["status"]} for g in gates
-        ],
-        "ingest": {
-            "totals": sum_counts(files),
-            "files": [{k: v for k, v in f.items() if k not in ("manifest_id",)} for f in files],
-        },
-        "output_checksum": figures["output_checksum"],
+        "reason_codes": sorted(set(codes)),
     }
+    if len(gates) == 1:
+        evidence["manifest_id"] = gates[0]["manifest_id"]
+        evidence["batch_id"] = gates[0]["batch_id"]
+    evidence["input_row_count"] = input_row_count
+    evidence.update(silver_figures(conn, partition))
+    snapshot = source_snapshot_id(files)
+    if snapshot is not None:
+        evidence["source_snapshot_id"] = snapshot
+    if invocation_id:
+        evidence["dbt_invocation_id"] = str(invocation_id)
+    lakehouse = next((e for e in externals if e.available and "lakehouse_snapshot_id" in e.metadata), None)
+    if lakehouse is not None:
+        evidence["lakehouse_snapshot_id"] = lakehouse.metadata["lakehouse_snapshot_id"]
+    evidence["data_release_id"] = settings.release_id
+    evidence["trace_id"] = settings.trace_id
+    evidence["git_sha"] = settings.git_sha
+    evidence["downstream_decision"] = decision
+    evidence["checks"] = [c.to_dict() for c in checks]
+    return evidence
+
+
+def ingest_totals(evidence: dict[str, Any]) -> dict[str, Any] | None:
+    """The ledger figures of the partition's files, as the evidence's row_count_output_count carries them."""
+    for check in evidence.get("checks", []):
+        if check["name"] == "row_count_output_count":
+            meta = check.get("metadata") or {}
+            return {k: meta.get(k) for k in ("lines_read", "loaded", "duplicates", "rejected", "rejected_by_reason")}
+    return None
+
+
+def check_counts(evidence: dict[str, Any]) -> dict[str, int]:
+    statuses = [c["status"] for c in evidence.get("checks", [])]
+    return {s: statuses.count(s) for s in ("passed", "warning", "failed", "skipped")}
 
 
 def render_markdown(evidence: dict[str, Any]) -> str:
-    totals = evidence["ingest"]["totals"]
-    failed = [c for c in evidence["checks"] if c["status"] == "failed"]
-    warned = [c for c in evidence["checks"] if c["status"] == "warning"]
+    totals = ingest_totals(evidence) or {}
+    counts = check_counts(evidence)
     lines = [
         f"# Run evidence: partition {evidence['partition_key']}",
         "",
         f"- status: **{evidence['status']}**; downstream decision: **{evidence['downstream_decision']}**",
-        f"- run: `{evidence['run_id']}`; dbt invocation: `{evidence['dbt_invocation_id']}`",
-        f"- manifests: {', '.join(m['manifest_id'] for m in evidence['manifests']) or 'none'}",
-        f"- lines read {totals['lines_read']}, loaded {totals['loaded']}, duplicates "
-        f"{totals['duplicates']}, rejected {totals['rejected']} {totals['rejected_by_reason'] or ''}",
-        f"- raw rows {evidence['input_row_count']}, silver rows {evidence['output_row_count']}, "
-        f"output checksum `{evidence['output_checksum']}`",
-        f"- checks: {len(evidence['checks'])} run, {len(failed)} failed, {len(warned)} warned",
+        f"- run: `{evidence['run_id']}`; dbt invocation: `{evidence.get('dbt_invocation_id', '-')}`",
+        f"- manifest: {evidence.get('manifest_id', 'several or none (see manifest_consistency)')}",
+        f"- lines read {totals.get('lines_read', '-')}, loaded {totals.get('loaded', '-')}, duplicates "
+        f"{totals.get('duplicates', '-')}, rejected {totals.get('rejected', '-')} {totals.get('rejected_by_reason') or ''}",
+        f"- valid input rows {evidence.get('input_row_count', '-')}, silver rows {evidence.get('output_row_count', '-')}, "
+        f"output snapshot `{evidence.get('output_snapshot_id', '-')}`",
+        f"- checks: {len(evidence['checks'])} run, {counts['passed']} passed, {counts['warning']} warned, "
+        f"{counts['failed']} failed, {counts['skipped']} skipped",
         f"- reason codes: {', '.join(evidence['reason_codes']) or 'none'}",
+        f"- trace {evidence.get('trace_id')}, release {evidence.get('data_release_id')}, git {evidence.get('git_sha')}",
         "",
         "| check | status | reason codes |",
         "|---|---|---|",
@@ -301,9 +239,14 @@ def render_markdown(evidence: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_evidence(evidence: dict[str, Any], report_dir: Path) -> Path:
-    """Validate against run_evidence_v1, then write JSON and Markdown atomically. Returns the JSON path."""
+def validate_evidence(evidence: dict[str, Any]) -> None:
+    """Raise ContractViolation (evidence_invalid) unless the course's schema accepts the document."""
     contracts.require_valid(contracts.RUN_EVIDENCE, evidence, "evidence_invalid")
+
+
+def write_evidence(evidence: dict[str, Any], report_dir: Path) -> Path:
+    """Validate against the course's schema, then write JSON and Markdown atomically. Returns the JSON path."""
+    validate_evidence(evidence)
     json_path, md_path = evidence_paths(report_dir, date.fromisoformat(evidence["partition_key"]))
     write_text_atomic(json_path, json.dumps(evidence, indent=2, sort_keys=False) + "\n")
     write_text_atomic(md_path, render_markdown(evidence))
@@ -316,6 +259,32 @@ def read_evidence(report_dir: Path, partition: date) -> dict[str, Any] | None:
         return None
     document: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
     return document
+
+
+def write_summaries(report_dir: Path, documents: list[dict[str, Any]]) -> tuple[Path, Path]:
+    """The course's run_evidence_summary.md and asset_checks_summary.md, over a run's partitions."""
+    lines = [
+        "# Week06 Run Evidence Summary",
+        "",
+        "| asset_key | partition | status | downstream_decision | reason_codes |",
+        "|---|---|---|---|---|",
+    ]
+    for e in documents:
+        lines.append(
+            f"| {e['asset_key']} | {e['partition_key']} | {e['status']} | {e.get('downstream_decision', '')} | "
+            f"{', '.join(e['reason_codes'])} |"
+        )
+    summary = report_dir / RUN_EVIDENCE_SUMMARY
+    write_text_atomic(summary, "\n".join(lines) + "\n")
+    rows = [
+        (e["partition_key"], Check(c["name"], c["status"], tuple(c["reason_codes"])))
+        for e in documents
+        for c in e["checks"]
+        if c["name"] in RAW_CHECK_NAMES
+    ]
+    checks = report_dir / ASSET_CHECKS_SUMMARY
+    write_text_atomic(checks, render_checks_markdown(rows))
+    return summary, checks
 
 
 def run_results_path(report_dir: Path, run_id: str) -> Path:
@@ -354,6 +323,7 @@ def record_partitions(
     days = days_between(first, last)
     gate = gate_partitions(settings.manifest_dir, days, settings.source_root)
     run_results = load_run_results(settings.report_dir, run_id)
+    externals = observe_externals(settings)
     written = []
     with connect(url) as conn:
         for day in days:
@@ -366,9 +336,11 @@ def record_partitions(
                 run_results=run_results,
                 settings=settings,
                 extra_checks=extra_checks,
+                externals=externals,
             )
             write_evidence(evidence, settings.report_dir)
             written.append(evidence)
+    write_summaries(settings.report_dir, written)
     return written
 
 

@@ -22,7 +22,7 @@ GATE_REPORT_VERSION = "gate_report_v1"
 JUDGMENTS = ("accept", "warn", "quarantine", "not_available", "reject")
 LOADABLE_JUDGMENTS = frozenset({"accept", "warn"})
 TICKET_CONTRACT = "omni://contracts/data/ticket/v1"
-SUPPORTED_ASSET_TYPES = frozenset({"jsonl", "ndjson"})
+SUPPORTED_ASSET_TYPES = frozenset({"jsonl"})
 # Object stores and web locations a deployment could be configured to read; none is configured in
 # this factory, so their files are `not_available` (not rejected: the manifest is not wrong).
 REMOTE_SCHEMES = frozenset(

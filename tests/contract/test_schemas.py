@@ -8,7 +8,9 @@ with a message naming `expected_error`. A schema without examples of both kinds 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import re
 from typing import Any
 
 import pytest
@@ -19,6 +21,10 @@ from orchestration.config import CONTRACTS_DIR
 
 EXAMPLES_DIR = CONTRACTS_DIR / "examples"
 SCHEMAS = contracts.schema_names()
+COURSE_SCHEMAS = contracts.course_schema_names()
+# The course's files validated by name (the manifest schema is compared keyword by keyword instead).
+EXAMPLED = [*SCHEMAS, contracts.RUN_EVIDENCE]
+ANNOTATIONS = ("$id", "title", "description", "$comment")
 
 
 def _examples(name: str) -> dict[str, Any]:
@@ -58,7 +64,7 @@ def _patched(base: Any, case: dict[str, Any]) -> Any:
 
 def _invalid_cases() -> list[Any]:
     cases = []
-    for name in SCHEMAS:
+    for name in EXAMPLED:
         examples = _examples(name) if (EXAMPLES_DIR / f"{name}.examples.json").is_file() else {"invalid": []}
         for case in examples.get("invalid", []):
             cases.append(pytest.param(name, case, id=f"{name}:{case['description']}"))
@@ -69,11 +75,38 @@ def test_the_product_contracts_are_all_there() -> None:
     assert set(SCHEMAS) >= {
         "ticket_v1",
         "source_manifest_v1",
-        "run_evidence_v1",
         "gate_report_v1",
         "backfill_plan_v1",
+        "backfill_partition_v1",
         "delivery_summary_v1",
     }
+    assert "run_evidence_v1" not in SCHEMAS, "evidence is the course's contract, never a look-alike of ours"
+    assert contracts.RUN_EVIDENCE in COURSE_SCHEMAS
+
+
+def test_course_contracts_are_unchanged_and_listed_with_their_origin() -> None:
+    readme = (contracts.COURSE_CONTRACTS_DIR / "README.md").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"^\| ([^ |]+) \| [^|]+ : [^|]+ \|.*`([0-9a-f]{64})` \|$", readme, re.M))
+    present = {p.name for p in contracts.COURSE_CONTRACTS_DIR.iterdir() if p.name != "README.md"}
+    assert set(listed) == present, "every course file needs its origin (repository : path) and sha256"
+    for name, digest in listed.items():
+        data = (contracts.COURSE_CONTRACTS_DIR / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, f"{name} was changed"
+
+
+def _validation_keywords(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _validation_keywords(v) for k, v in node.items() if k not in ANNOTATIONS}
+    if isinstance(node, list):
+        return [_validation_keywords(v) for v in node]
+    return node
+
+
+def test_source_manifest_v1_validates_exactly_as_the_course_schema() -> None:
+    # Same keywords, same values: every manifest the course accepts we accept, every one it refuses we refuse.
+    course = json.loads((contracts.COURSE_CONTRACTS_DIR / "source_manifest_schema.json").read_text(encoding="utf-8"))
+    ours = contracts.load_schema(contracts.SOURCE_MANIFEST)
+    assert _validation_keywords(ours) == _validation_keywords(course)
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
@@ -91,7 +124,7 @@ def test_schema_ids_are_unique() -> None:
     assert len(ids) == len(set(ids)), ids
 
 
-@pytest.mark.parametrize("name", SCHEMAS)
+@pytest.mark.parametrize("name", EXAMPLED)
 def test_every_schema_has_valid_and_invalid_examples(name: str) -> None:
     examples = _examples(name)
     assert examples.get("valid"), f"{name}: no valid example"
@@ -99,11 +132,11 @@ def test_every_schema_has_valid_and_invalid_examples(name: str) -> None:
 
 
 def test_no_examples_without_a_schema() -> None:
-    orphans = [p.name for p in EXAMPLES_DIR.glob("*.examples.json") if p.name.split(".")[0] not in SCHEMAS]
+    orphans = [p.name for p in EXAMPLES_DIR.glob("*.examples.json") if p.name.split(".")[0] not in EXAMPLED]
     assert not orphans
 
 
-@pytest.mark.parametrize("name", SCHEMAS)
+@pytest.mark.parametrize("name", EXAMPLED)
 def test_valid_examples_pass(name: str) -> None:
     for case in _examples(name)["valid"]:
         assert contracts.violations(name, case["instance"]) == [], case["description"]
@@ -126,7 +159,7 @@ def test_date_time_formats_are_enforced() -> None:
 
 
 def test_examples_files_are_documented() -> None:
-    for name in SCHEMAS:
+    for name in EXAMPLED:
         examples = _examples(name)
         assert examples.get("description")
         for case in examples["valid"] + examples["invalid"]:

@@ -69,7 +69,7 @@ def test_local_file_with_matching_checksum_is_accepted(tmp_path: Path) -> None:
         ({"source_url_or_path": "https://example.com/x.jsonl"}, "remote_source_not_configured", "not_available"),
         ({"source_url_or_path": "S3://bucket/x.jsonl"}, "remote_source_not_configured", "not_available"),
         ({"source_url_or_path": "gopher://example.com/x.jsonl"}, "unsupported_scheme", "reject"),
-        ({"asset_type": "parquet"}, "unsupported_asset_type", "reject"),
+        ({"asset_type": "pdf"}, "unsupported_asset_type", "reject"),
         ({"pii_scan_status": "suspected"}, "pii_suspected", "quarantine"),
         ({"contract_ref": "omni://contracts/data/doc_asset/v1"}, "contract_mismatch", "reject"),
         ({"checksum_sha256": None}, "missing_checksum", "warn"),

@@ -103,7 +103,7 @@ def test_registry_entries_are_unique_snake_case_with_a_sentence() -> None:
     assert len(seen) == len(set(seen)), sorted(c for c in seen if seen.count(c) > 1)
     for entry in reasons.REASON_CODES:
         assert entry.sentence.endswith(".") and len(entry.sentence) > 15, entry
-        assert set(entry.where) <= {"gate", "ingest", "evidence", "dbt", "cli", "database"}, entry
+        assert set(entry.where) <= {"gate", "ingest", "evidence", "dbt", "cli", "database", "backfill"}, entry
         if entry.pattern is None:
             assert SNAKE.fullmatch(entry.code), entry.code
         else:
@@ -249,7 +249,7 @@ GATE_SCENARIOS: dict[str, Callable[[Path], Path]] = {
     "missing_checksum": lambda tmp: _source(tmp, checksum_sha256=None),
     "contract_mismatch": lambda tmp: _source(tmp, contract_ref="omni://contracts/data/audio_asset/v1"),
     "unknown_license": lambda tmp: _rewrite(_source(tmp), license_tag="unknown"),
-    "unsupported_asset_type": lambda tmp: _source(tmp, asset_type="parquet"),
+    "unsupported_asset_type": lambda tmp: _source(tmp, asset_type="pdf"),
     "invalid_location": lambda tmp: _source(tmp, source_url_or_path="../data/t\x00.jsonl"),
     "remote_source_not_configured": lambda tmp: _source(tmp, source_url_or_path="gs://bucket/t.jsonl"),
     "unsupported_scheme": lambda tmp: _source(tmp, source_url_or_path="mailto:ops@example.com"),
