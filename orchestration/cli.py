@@ -503,7 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--json", action="store_true")
     ing.set_defaults(func=cmd_ingest)
 
-    run = sub.add_parser("run", help="run week06_data_factory_job in-process for a partition or range")
+    run = sub.add_parser("run", help="run the week06_data_factory job in-process for a partition or range")
     run.add_argument("--partition", type=_day)
     run.add_argument("--start", type=_day)
     run.add_argument("--end", type=_day, help="inclusive")

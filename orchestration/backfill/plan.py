@@ -7,12 +7,13 @@ written to the database (`dry_run_no_db_write`).
 
 States, in the order they are tested:
 - `out_of_range`: before WEEK06_PARTITION_START_DATE or after tomorrow (UTC): nothing to do.
+- `failed` before any evidence: a run of the partition failed and none ever succeeded.
 - `missing`: no evidence: never materialised (or its evidence was lost). Materialise it, unless
   no manifest declares the day and no row is held (then there is nothing to build yet).
 - `check_failed`: one of the five raw checks fails now, or the evidence was held by a failed check
   (a dbt test, a raw check): replaying changes nothing until the cause is fixed; investigate.
 - `failed`: the last run of the partition failed (its evidence says so, or the Dagster run history
-  shows a failed run after the evidence): rematerialise.
+  shows a failed run after the evidence, or before any evidence): rematerialise.
 - `stale`: data arrived after the evidence was written (late versions, a new batch, a declared file
   not yet ingested): rematerialise.
 - `ok`: the evidence is current and lets downstream proceed (or asks for review): nothing to do.
@@ -111,6 +112,9 @@ def classify(
         entry["downstream_decision"] = evidence.get("downstream_decision")
         entry["evidence_path"] = evidence["report_path"]
 
+    if evidence is None and last_run is not None and last_run.status == "FAILURE":
+        entry["last_run_id"] = last_run.run_id
+        return _entry(entry, "failed", ["run_failed"], partition, figures, gates)
     if evidence is None:
         declared = any(g["assets"] for g in gates)
         codes = ["evidence_missing"] + ([] if declared or raw_rows else ["structured_manifest_missing_or_empty"])
@@ -121,12 +125,12 @@ def classify(
             state_entry.pop("command", None)
         return state_entry
 
-    # The five checks judged now: a broken record or a rejected file is not fixed by a replay.
-    broken = [
-        c
-        for c in checks.values()
-        if c.status == "failed" and not (c.name == "partition_completeness" and c.reason_codes == ("ledger_missing",))
-    ]
+    # The five checks judged now: a broken record or a rejected file is not fixed by a replay. A
+    # declared file not yet ingested is not broken data: completeness and the row count then wait
+    # for the replay that loads it.
+    incomplete = "ledger_missing" in checks["partition_completeness"].reason_codes
+    waiting = ("partition_completeness", "row_count_output_count") if incomplete else ()
+    broken = [c for c in checks.values() if c.status == "failed" and c.name not in waiting]
     if broken:
         codes = sorted({code for c in broken for code in c.reason_codes} | {"asset_checks_failed"})
         entry["failed_checks"] = [c.name for c in broken]

@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from orchestration.defs.externals import LAKEHOUSE_STATE, SUPPORT_KPI_MART
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
 from orchestration.defs.runner import run_started_at
@@ -14,12 +15,13 @@ GOLD_KPI_DAILY = AssetKey(["week06", "gold", "support_kpi_daily"])
 
 @asset(
     key=AssetKey(EVIDENCE_ASSET_KEY.split("/")),
-    deps=[SILVER_TICKET_FACT, GOLD_KPI_DAILY],
+    deps=[SILVER_TICKET_FACT, GOLD_KPI_DAILY, LAKEHOUSE_STATE, SUPPORT_KPI_MART],
     group_name=GROUP_NAME,
     partitions_def=PARTITIONS,
     backfill_policy=SINGLE_RUN,
     description="Schema-validated run evidence per partition (reports/week06/run_evidence/<partition>.json): "
-    "ledger figures, row counts, checks and the downstream decision.",
+    "the course's week06_run_evidence_v1: the five raw checks, the dbt results, the optional neighbours, "
+    "row counts, snapshots and the downstream decision; plus run_evidence_summary.md and asset_checks_summary.md.",
 )
 def run_evidence_report(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
     settings = factory.settings()
@@ -31,7 +33,7 @@ def run_evidence_report(context: AssetExecutionContext, factory: FactoryResource
     rows = ["| partition | status | decision | raw rows | silver rows |", "|---|---|---|---|---|"]
     rows += [
         f"| {e['partition_key']} | {e['status']} | {e['downstream_decision']} | "
-        f"{e['input_row_count']} | {e['output_row_count']} |"
+        f"{e.get('input_row_count', '-')} | {e.get('output_row_count', '-')} |"
         for e in written
     ]
     return MaterializeResult(

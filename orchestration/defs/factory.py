@@ -15,9 +15,11 @@ from dagster import (
     observable_source_asset,
 )
 
+from orchestration.defs.checks import fold_all, raw_check_specs
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
 from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
+from orchestration.evidence.checks import judge_raw_partitions
 from orchestration.ingest.loader import ingest_window
 from orchestration.ingest.stats import partition_row_counts
 from orchestration.lib.translator import GROUP_NAME
@@ -121,6 +123,7 @@ def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> M
 @asset(
     key=RAW_TICKET_EVENTS,
     deps=[MANIFEST_GATE],
+    check_specs=raw_check_specs(RAW_TICKET_EVENTS),
     group_name=GROUP_NAME,
     partitions_def=PARTITIONS,
     backfill_policy=SINGLE_RUN,
@@ -144,7 +147,9 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
     for f in run["failed"]:
         context.log.error(f"ingest of {f.source_id} failed: {f.reasons}")
     rows = partition_row_counts(url, first, last)
+    check_results = fold_all(judge_raw_partitions(url, gate, first, last))
     return MaterializeResult(
+        check_results=check_results,
         metadata={
             "run_files": len(files),
             "files_by_status": {s: sum(1 for f in files if f.status == s) for s in sorted({f.status for f in files})},

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
+from orchestration.defs.externals import LAKEHOUSE_STATE, SUPPORT_KPI_MART
 from orchestration.defs.factory import SEED_MANIFESTS
 from orchestration.defs.partitions import PARTITIONS
 from orchestration.lib.translator import GROUP_NAME
 
 week06_data_factory_job = define_asset_job(
-    "week06_data_factory_job",
-    selection=AssetSelection.groups(GROUP_NAME) - AssetSelection.assets(SEED_MANIFESTS),
+    "week06_data_factory",
+    selection=AssetSelection.groups(GROUP_NAME) - AssetSelection.assets(SEED_MANIFESTS, LAKEHOUSE_STATE, SUPPORT_KPI_MART),
     partitions_def=PARTITIONS,
     description="Gate -> ingest -> dbt build (models + tests) -> run evidence, for one partition or a range.",
 )
 
 week06_source_observation_job = define_asset_job(
     "week06_source_observation_job",
-    selection=AssetSelection.assets(SEED_MANIFESTS),
+    selection=AssetSelection.assets(SEED_MANIFESTS, LAKEHOUSE_STATE, SUPPORT_KPI_MART),
     description="Observes the manifest folder (never materialises anything).",
 )

@@ -1,32 +1,120 @@
-"""Resources: settings and the database URL come from the environment, never from code."""
+"""The course's resources: week06_postgres, week06_minio, week06_reports (plus `dbt`, in definitions.py).
+
+Settings come from the environment when used (never from code, never shown as config): a DSN
+password or an object-store secret never reaches the Dagster UI, a log line or a repr.
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from dagster import ConfigurableResource
 
 from orchestration.config import Settings
 from orchestration.db import embedded
-from orchestration.db.connection import ConnectionParams, connect
+from orchestration.db.connection import ConnectionParams, connect, redact
 from orchestration.db.schema import ensure_schema
 
 
-class FactoryResource(ConfigurableResource):  # type: ignore[misc]
-    """Access to the factory's settings and database (DATABASE_URL or the embedded server)."""
+class Week06PostgresResource(ConfigurableResource):  # type: ignore[misc]
+    """The factory's database: DATABASE_URL, or the embedded server under WEEK06_PG_DATA_DIR."""
 
     def settings(self) -> Settings:
         return Settings.from_env()
 
     def database_url(self) -> str:
-        settings = self.settings()
-        url = embedded.database_url(settings)
+        """The URL (may carry a password: pass it to a driver, never print it), schema ensured."""
+        url = embedded.database_url(self.settings())
         with connect(url) as conn:
             ensure_schema(conn)
         return url
+
+    @property
+    def masked_url(self) -> str:
+        return redact(embedded.database_url(self.settings(), start=False))
 
     def export_dbt_env(self) -> str:
         """Expose the connection as libpq variables for dbt's profiles.yml (dbt runs as a subprocess)."""
         url = self.database_url()
         os.environ.update(ConnectionParams.from_url(url).as_env())
         return url
+
+
+class Week06MinioResource(ConfigurableResource):  # type: ignore[misc]
+    """The object store, from the course's MINIO_ENDPOINT, MINIO_ACCESS_KEY and MINIO_SECRET_KEY.
+
+    Without MINIO_ENDPOINT it is `not_configured`, and says so; it never pretends to work.
+    """
+
+    @property
+    def endpoint(self) -> str | None:
+        return Settings.from_env().minio_endpoint
+
+    @property
+    def access_key(self) -> str | None:
+        return Settings.from_env().minio_access_key
+
+    def secret_key(self) -> str | None:
+        """The secret, for a client library only: never log, print or put it in metadata."""
+        return Settings.from_env().minio_secret_key
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.endpoint)
+
+    @property
+    def status(self) -> str:
+        return "configured" if self.configured else "not_configured"
+
+    def describe(self) -> dict[str, object]:
+        """What may be shown: the endpoint, whether keys are set, never their values."""
+        settings = Settings.from_env()
+        return {
+            "status": self.status,
+            "endpoint": settings.minio_endpoint,
+            "access_key_set": bool(settings.minio_access_key),
+            "secret_key_set": bool(settings.minio_secret_key),
+        }
+
+    def __repr__(self) -> str:
+        secret = "***" if self.secret_key() else None
+        return f"Week06MinioResource(status={self.status!r}, endpoint={self.endpoint!r}, secret_key={secret!r})"
+
+    __str__ = __repr__
+
+
+class Week06ReportsResource(ConfigurableResource):  # type: ignore[misc]
+    """The report folders (WEEK06_REPORT_DIR, default reports/week06) the course's files go to."""
+
+    def settings(self) -> Settings:
+        return Settings.from_env()
+
+    @property
+    def report_dir(self) -> Path:
+        return self.settings().report_dir
+
+    @property
+    def run_evidence_dir(self) -> Path:
+        return self.report_dir / "run_evidence"
+
+    @property
+    def backfill_dir(self) -> Path:
+        return self.report_dir / "backfill"
+
+    @property
+    def delivery_dir(self) -> Path:
+        return self.report_dir / "delivery_summary"
+
+
+def week06_resources() -> dict[str, ConfigurableResource]:
+    """The course's three resources by their course names."""
+    return {
+        "week06_postgres": Week06PostgresResource(),
+        "week06_minio": Week06MinioResource(),
+        "week06_reports": Week06ReportsResource(),
+    }
+
+
+class FactoryResource(Week06PostgresResource):  # type: ignore[misc]
+    """Transitional name of week06_postgres (kept until the defs layout settles)."""

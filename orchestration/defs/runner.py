@@ -47,7 +47,7 @@ def run_partitions(
     from orchestration.definitions import defs
 
     settings = Settings.from_env()
-    job = defs.resolve_job_def("week06_data_factory_job")
+    job = defs.resolve_job_def("week06_data_factory")
     options: dict[str, Any]
     if first == last:
         options = {"partition_key": first.isoformat()}

@@ -240,6 +240,15 @@ def raw_checks(
     ]
 
 
+def judge_raw_partitions(url: str, gate: Any, first: date, last: date) -> dict[date, list[Check]]:
+    """The five checks of every partition first..last (`gate`: the PartitionGate of those partitions)."""
+    from orchestration.db.connection import connect
+    from orchestration.partitions import days_between
+
+    with connect(url) as conn:
+        return {day: raw_checks(conn, day, [g.to_dict() for g in gate.for_partition(day)]) for day in days_between(first, last)}
+
+
 def render_checks_markdown(rows: list[tuple[str, Check]]) -> str:
     """The course's asset_checks_summary.md: one line per (partition, check)."""
     lines = [

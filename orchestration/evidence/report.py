@@ -373,7 +373,11 @@ def ensure_evidence(
         )
     else:
         gap = Check("dagster_run", "failed", ("run_failed",), {"failed_steps": failed_steps})
-    record_partitions(
+    from orchestration.evidence.delivery import write_delivery
+
+    written = record_partitions(
         url, settings, min(missing), max(missing), run_id=run_id, started_at=started_at, extra_checks=(gap,)
     )
+    # The delivery summary never ran either: the consumer's view must say "hold" too.
+    write_delivery(settings.report_dir, written, observe_externals(settings), url)
     return missing

@@ -124,7 +124,7 @@ def test_asset_keys_are_the_week06_contract() -> None:
         "week06/gold/support_kpi_daily",
         "week06/ops/run_evidence_report",
     }
-    job = defs.resolve_job_def("week06_data_factory_job")
+    job = defs.resolve_job_def("week06_data_factory")
     assert "week06/source/seed_manifests" not in {"/".join(k.path) for k in job.asset_layer.executable_asset_keys}
 
 

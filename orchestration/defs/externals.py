@@ -1,0 +1,54 @@
+"""The course's external neighbours as observable source assets: observed, never materialised here.
+
+week06/external/lakehouse_state (Week04, LAKEHOUSE_ENABLED, WEEK06_WEEK04_REPORT_PATH) and
+week06/external/support_kpi_mart (Week05, ANALYTICS_ENABLED, WEEK06_WEEK05_RUN_RESULTS_PATH).
+Switched off or absent, an observation says `not_available` with the course's reason code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dagster import AssetKey, DataVersion, MetadataValue, ObserveResult, SourceAsset, observable_source_asset
+
+from orchestration.config import Settings
+from orchestration.evidence.externals import ExternalState, lakehouse_state, support_kpi_mart
+
+LAKEHOUSE_STATE = AssetKey(["week06", "external", "lakehouse_state"])
+SUPPORT_KPI_MART = AssetKey(["week06", "external", "support_kpi_mart"])
+
+
+def _observation(state: ExternalState) -> ObserveResult:
+    version = state.metadata.get("lakehouse_snapshot_id") or state.metadata.get("analytics_invocation_id")
+    return ObserveResult(
+        data_version=DataVersion(str(version) if version else "not_available"),
+        metadata={
+            "status": state.status,
+            "reason_codes": MetadataValue.json(list(state.reason_codes)),
+            "enabled": state.enabled,
+            "report_path": state.report_path,
+            **{k: str(v) for k, v in state.metadata.items()},
+        },
+    )
+
+
+def _external(key: AssetKey, observe: Callable[[Settings], ExternalState], description: str) -> SourceAsset:
+    @observable_source_asset(key=key, group_name="week06_data_factory", description=description)
+    def _observe() -> ObserveResult:
+        return _observation(observe(Settings.from_env()))
+
+    return _observe
+
+
+lakehouse_state_asset = _external(
+    LAKEHOUSE_STATE,
+    lakehouse_state,
+    "Week04 lakehouse state (observation only): success with the silver.ticket_fact snapshot id from "
+    "WEEK06_WEEK04_REPORT_PATH when LAKEHOUSE_ENABLED; otherwise not_available (week04_lakehouse_not_available).",
+)
+support_kpi_mart_asset = _external(
+    SUPPORT_KPI_MART,
+    support_kpi_mart,
+    "Week05 support KPI mart (observation only): success with the analytics dbt invocation id from "
+    "WEEK06_WEEK05_RUN_RESULTS_PATH when ANALYTICS_ENABLED; otherwise not_available (week05_analytics_not_available).",
+)
