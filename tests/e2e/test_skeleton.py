@@ -76,24 +76,60 @@ def test_second_run_adds_no_rows_and_keeps_counts(two_runs) -> None:  # type: ig
 
 
 def test_evidence_is_valid_and_stable(two_runs) -> None:  # type: ignore[no-untyped-def]
+    from orchestration.evidence.report import ingest_totals
+
     first, second = two_runs["evidence"]
     for document in (first, second):
         assert document is not None
         assert contracts.violations(contracts.RUN_EVIDENCE, document) == []
+        assert document["evidence_schema_version"] == "week06_run_evidence_v1"
         assert document["partition_key"] == PARTITION.isoformat()
         assert document["asset_key"] == "week06/ops/run_evidence_report"
         assert document["downstream_decision"] in ("proceed_to_week07", "manual_review_required")
         assert document["dbt_invocation_id"]
-        totals = document["ingest"]["totals"]
-        assert totals["lines_read"] == totals["loaded"] + totals["duplicates"] + totals["rejected"]
+        assert all(isinstance(document[k], str) and document[k] for k in ("trace_id", "data_release_id", "git_sha"))
+        assert None not in document.values()
+        totals = ingest_totals(document)
+        assert totals and totals["lines_read"] == totals["loaded"] + totals["duplicates"] + totals["rejected"]
     assert second["run_id"] != first["run_id"]
-    assert second["ingest"] == first["ingest"]
-    assert second["output_checksum"] == first["output_checksum"]
+    assert ingest_totals(second) == ingest_totals(first)
+    assert second["source_snapshot_id"] == first["source_snapshot_id"]
+    assert second["output_snapshot_id"] == first["output_snapshot_id"]
     assert second["output_row_count"] == first["output_row_count"] == two_runs["snapshots"][0]["silver_rows"]
+    assert second["input_row_count"] == first["input_row_count"] > 0
+    raw_checks = {c["name"]: c["status"] for c in second["checks"] if c["metadata"]["core"]}
+    assert {"manifest_consistency", "duplicate_idempotency", "required_field_null_rate"} <= {
+        name for name, status in raw_checks.items() if status == "passed"
+    }
     dbt_checks = [c for c in second["checks"] if c["name"].startswith("dbt:test.")]
-    assert dbt_checks and all(c["status"] in ("success", "warning") for c in dbt_checks)
+    assert dbt_checks and all(c["status"] in ("passed", "warning") for c in dbt_checks)
+    externals = {c["name"]: c["status"] for c in second["checks"] if c["name"] in ("lakehouse_state", "support_kpi_mart")}
+    assert externals == {"lakehouse_state": "skipped", "support_kpi_mart": "skipped"}
     md = Path(Settings.from_env().report_dir / "run_evidence" / f"{PARTITION}.md")
     assert "downstream decision" in md.read_text()
+
+
+def test_the_course_report_files_are_written(two_runs) -> None:  # type: ignore[no-untyped-def]
+    report_dir = Settings.from_env().report_dir
+    for name in ("run_evidence_summary.md", "asset_checks_summary.md", "week06_delivery_summary.md"):
+        assert (report_dir / name).is_file(), name
+    summary = json.loads((report_dir / "delivery_summary" / f"{PARTITION}.json").read_text())
+    assert contracts.violations(contracts.DELIVERY_SUMMARY, summary) == []
+    assert summary["run_id"] == two_runs["outcomes"][1].run_id
+    course_plan = json.loads((report_dir / "backfill" / f"backfill_plan_{PARTITION}.json").read_text())
+    assert contracts.violations(contracts.BACKFILL_PARTITION, course_plan) == []
+    assert course_plan["gap_reason"] == "no_gap_detected"
+
+
+def test_raw_checks_are_dagster_asset_checks_of_the_run(two_runs) -> None:  # type: ignore[no-untyped-def]
+    from dagster import AssetCheckKey, AssetKey
+
+    instance = two_runs["instance"]
+    run_id = two_runs["outcomes"][1].run_id
+    raw = AssetKey(["week06", "ingestion", "raw_ticket_events_partitioned"])
+    for name in ("manifest_consistency", "duplicate_idempotency", "required_field_null_rate"):
+        records = instance.event_log_storage.get_asset_check_execution_history(AssetCheckKey(raw, name), limit=5)
+        assert any(r.run_id == run_id for r in records), name
 
 
 def test_dbt_tests_are_dagster_asset_checks(two_runs) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +158,11 @@ def test_asset_keys_are_the_week06_contract() -> None:
         "week06/staging/stg_ticket_events",
         "week06/silver/ticket_fact_partitioned",
         "week06/gold/support_kpi_daily",
+        "week06/external/lakehouse_state",
+        "week06/external/support_kpi_mart",
+        "week06/ops/backfill_plan",
         "week06/ops/run_evidence_report",
+        "week06/ops/data_factory_delivery_summary",
     }
     job = defs.resolve_job_def("week06_data_factory")
     assert "week06/source/seed_manifests" not in {"/".join(k.path) for k in job.asset_layer.executable_asset_keys}
@@ -213,6 +253,6 @@ def test_failing_blocking_check_holds_downstream(two_runs, capsys) -> None:  # t
     (row,) = document["partitions"]
     assert row["run_id"] == document["run_id"]
     assert row["downstream_decision"] == "hold_downstream" and row["status"] == "failed"
-    # dbt skipped the models downstream of the failed test, so Dagster skipped the evidence
-    # step too; the verdict still names the failed dbt test.
-    assert "dbt_test_failed" in row["reason_codes"]
+    # The same record twice: the course's duplicate_idempotency check fails on the raw asset (so the
+    # evidence says asset_checks_failed), and dbt's own duplicate test fails too.
+    assert {"duplicate_payload", "asset_checks_failed", "dbt_test_failed"} <= set(row["reason_codes"])

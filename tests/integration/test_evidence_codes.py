@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration import contracts
 from orchestration.config import Settings
 from orchestration.db.connection import connect
 from orchestration.db.schema import ensure_schema
@@ -47,5 +48,8 @@ def test_a_run_without_its_evidence_step_still_leaves_a_verdict(
     assert evidence["downstream_decision"] == "hold_downstream"
     by_name = {c["name"]: c for c in evidence["checks"]}
     assert by_name[check]["status"] == "failed" and code in by_name[check]["reason_codes"]
-    # Nothing was ever loaded for that day, and no manifest covers it: both are said too.
-    assert {code, "empty_partition", "no_manifest_for_partition"} <= set(evidence["reason_codes"])
+    # Nothing was ever loaded for that day, and no manifest covers it: the course's checks say both.
+    assert {code, "no_valid_input_rows", "structured_manifest_missing_or_empty", "asset_checks_failed"} <= set(
+        evidence["reason_codes"]
+    )
+    assert contracts.violations(contracts.RUN_EVIDENCE, evidence) == []
