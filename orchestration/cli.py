@@ -271,8 +271,9 @@ def _evidence_rows(settings: Settings, first: date, last: date, run_id: str | No
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    header = ("partition", "read", "loaded", "dups", "rejected", "raw", "silver", "checks ok/warn/fail/skip", "decision")
-    table = [header]
+    header: tuple[str, ...] = ("partition", "read", "loaded", "dups", "rejected", "raw", "silver")
+    header += ("checks ok/warn/fail/skip", "decision")
+    table: list[tuple[str, ...]] = [header]
     for r in rows:
         t = r.get("ingest") or {}
         table.append(

@@ -8,9 +8,9 @@ from dagster_dbt import DbtCliResource
 from orchestration.config import DBT_PROJECT_DIR
 from orchestration.defs.dbt_models import week06_dbt_models
 from orchestration.defs.evidence import run_evidence_report
+from orchestration.defs.externals import lakehouse_state_asset, support_kpi_mart_asset
 from orchestration.defs.factory import manifest_gate, raw_ticket_events_partitioned, seed_manifests
 from orchestration.defs.jobs import week06_data_factory_job, week06_source_observation_job
-from orchestration.defs.externals import lakehouse_state_asset, support_kpi_mart_asset
 from orchestration.defs.ops import build_ops_assets
 from orchestration.defs.partitions import PARTITIONS
 from orchestration.defs.resources import FactoryResource, week06_resources

@@ -57,7 +57,11 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     ),
     _code("unknown_license", "gate", "license_tag is unknown: never loadable, at least quarantined."),
     # -- the declared file
-    _code("unsupported_asset_type", "gate", "asset_type is not jsonl, the only format this factory reads (the course allows others: pdf, html, ...)."),
+    _code(
+        "unsupported_asset_type",
+        "gate",
+        "asset_type is not jsonl, the only format this factory reads (the course allows others: pdf, html, ...).",
+    ),
     _code("invalid_location", "gate", "source_url_or_path cannot name a file (it holds a NUL character)."),
     _code(
         "remote_source_not_configured",
@@ -117,7 +121,9 @@ REASON_CODES: tuple[ReasonCode, ...] = (
         "evidence,backfill",
         "A loadable file of the partition's manifests has no ingest ledger row (partition_completeness fails).",
     ),
-    _code("no_valid_input_rows", "evidence,backfill", "The partition holds no valid row (row_count_output_count fails)."),
+    _code(
+        "no_valid_input_rows", "evidence,backfill", "The partition holds no valid row (row_count_output_count fails)."
+    ),
     _code("rejected_lines_present", "evidence", "Some lines of the partition's files were rejected."),
     _code(
         "required_field_nulls_detected",
@@ -158,7 +164,11 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("delivery_summary_invalid", "evidence", "A delivery summary broke delivery_summary_v1 (a bug): not written."),
     # -- the backfill plan (`data-factory backfill-plan`, asset week06/ops/backfill_plan)
     _code("dry_run_no_db_write", "backfill", "A dry run: the plan was judged from real state and wrote nothing."),
-    _code("no_gap_detected", "backfill", "The partition's evidence is current: nothing to replay (the course's gap_reason)."),
+    _code(
+        "no_gap_detected",
+        "backfill",
+        "The partition's evidence is current: nothing to replay (the course's gap_reason).",
+    ),
     _code(
         "upstream_changed_after_evidence",
         "backfill",

@@ -62,7 +62,9 @@ IDEMPOTENCY_GUARD = (
     "(already_loaded); dbt delete+insert of the partition window"
 )
 # Evidence reason codes that mean the run itself broke (replay), as opposed to a check that judged the data.
-_RUN_BROKE = frozenset({"run_failed", "evidence_step_skipped", "dbt_model_failed", "dbt_results_missing", "dbt_nothing_ran"})
+_RUN_BROKE = frozenset(
+    {"run_failed", "evidence_step_skipped", "dbt_model_failed", "dbt_results_missing", "dbt_nothing_ran"}
+)
 
 
 @dataclass(frozen=True)
@@ -251,9 +253,7 @@ def build_plan(
     with connect(url) as conn:
         for day in days:
             gates = [g.to_dict() for g in gate.for_partition(day)]
-            entries.append(
-                classify(conn, settings, day, gates, last_run=(last_runs or {}).get(day), today=today)
-            )
+            entries.append(classify(conn, settings, day, gates, last_run=(last_runs or {}).get(day), today=today))
     plan = {
         "plan_schema_version": PLAN_SCHEMA_VERSION,
         "generated_at": datetime.now(UTC).isoformat(),

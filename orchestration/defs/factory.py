@@ -18,8 +18,8 @@ from dagster import (
 from orchestration.defs.checks import fold_all, raw_check_specs
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
-from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
 from orchestration.evidence.checks import judge_raw_partitions
+from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
 from orchestration.ingest.loader import ingest_window
 from orchestration.ingest.stats import partition_row_counts
 from orchestration.lib.translator import GROUP_NAME

@@ -9,15 +9,18 @@ from orchestration.defs.factory import SEED_MANIFESTS
 from orchestration.defs.partitions import PARTITIONS
 from orchestration.lib.translator import GROUP_NAME
 
+# Observed, never materialised: the manifest folder and the optional Week04/Week05 neighbours.
+OBSERVED = AssetSelection.assets(SEED_MANIFESTS, LAKEHOUSE_STATE, SUPPORT_KPI_MART)
+
 week06_data_factory_job = define_asset_job(
     "week06_data_factory",
-    selection=AssetSelection.groups(GROUP_NAME) - AssetSelection.assets(SEED_MANIFESTS, LAKEHOUSE_STATE, SUPPORT_KPI_MART),
+    selection=AssetSelection.groups(GROUP_NAME) - OBSERVED,
     partitions_def=PARTITIONS,
     description="Gate -> ingest -> dbt build (models + tests) -> run evidence, for one partition or a range.",
 )
 
 week06_source_observation_job = define_asset_job(
     "week06_source_observation_job",
-    selection=AssetSelection.assets(SEED_MANIFESTS, LAKEHOUSE_STATE, SUPPORT_KPI_MART),
+    selection=OBSERVED,
     description="Observes the manifest folder (never materialises anything).",
 )

@@ -49,7 +49,9 @@ def build_ops_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
         first, last = partition_range(context)
         documents = [read_evidence(settings.report_dir, day) for day in days_between(first, last)]
         present = [d for d in documents if d is not None]
-        course, paths = write_delivery(settings.report_dir, present, observe_externals(settings), week06_postgres.database_url())
+        course, paths = write_delivery(
+            settings.report_dir, present, observe_externals(settings), week06_postgres.database_url()
+        )
         decisions = {d["partition_key"]: d["downstream_decision"] for d in present}
         return MaterializeResult(
             metadata={

@@ -169,7 +169,10 @@ def row_count_output_count(files: list[dict[str, Any]], raw: dict[str, Any]) -> 
         "rejected": totals["rejected"],
         "rejected_by_reason": totals["rejected_by_reason"],
         "files": [
-            {k: f[k] for k in ("source_id", "source_fingerprint", "run_id", "lines_read", "loaded", "duplicates", "rejected")}
+            {
+                k: f[k]
+                for k in ("source_id", "source_fingerprint", "run_id", "lines_read", "loaded", "duplicates", "rejected")
+            }
             for f in files
         ],
     }
@@ -216,7 +219,11 @@ def partition_completeness(gates: list[dict[str, Any]], files: list[dict[str, An
     loadable = {(a["source_id"], a["sha256"]) for g in gates for a in g["assets"] if a["loadable"]}
     accounted = {(f["source_id"], f["source_fingerprint"]) for f in files}
     missing = sorted(f"{s}@{(h or '')[:12]}" for s, h in loadable - accounted)
-    metadata = {"files_declared_loadable": len(loadable), "files_not_ingested": missing, "partition_row_count": raw["rows"]}
+    metadata = {
+        "files_declared_loadable": len(loadable),
+        "files_not_ingested": missing,
+        "partition_row_count": raw["rows"],
+    }
     if missing:
         return Check("partition_completeness", "failed", ("ledger_missing",), metadata)
     if raw["rows"] == 0:
@@ -246,7 +253,10 @@ def judge_raw_partitions(url: str, gate: Any, first: date, last: date) -> dict[d
     from orchestration.partitions import days_between
 
     with connect(url) as conn:
-        return {day: raw_checks(conn, day, [g.to_dict() for g in gate.for_partition(day)]) for day in days_between(first, last)}
+        return {
+            day: raw_checks(conn, day, [g.to_dict() for g in gate.for_partition(day)])
+            for day in days_between(first, last)
+        }
 
 
 def render_checks_markdown(rows: list[tuple[str, Check]]) -> str:

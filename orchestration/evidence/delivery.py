@@ -133,4 +133,3 @@ def write_delivery(
     course = report_dir / COURSE_SUMMARY
     write_text_atomic(course, render_course_markdown(summaries, externals))
     return course, paths
-

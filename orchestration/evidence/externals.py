@@ -65,7 +65,9 @@ def lakehouse_state(settings: Settings) -> ExternalState:
     path = settings.week04_report_path
     shown = display_path(path)
     if not settings.lakehouse_enabled:
-        return ExternalState(LAKEHOUSE_STATE, "not_available", (code,), shown, False, {"detail": "LAKEHOUSE_ENABLED is off"})
+        return ExternalState(
+            LAKEHOUSE_STATE, "not_available", (code,), shown, False, {"detail": "LAKEHOUSE_ENABLED is off"}
+        )
     report = _read_json(path)
     table = ((report or {}).get("tables") or {}).get("silver.ticket_fact") or {}
     snapshot_id = table.get("snapshot_id") if isinstance(table, dict) else None
@@ -81,7 +83,9 @@ def support_kpi_mart(settings: Settings) -> ExternalState:
     path = settings.week05_run_results_path
     shown = display_path(path)
     if not settings.analytics_enabled:
-        return ExternalState(SUPPORT_KPI_MART, "not_available", (code,), shown, False, {"detail": "ANALYTICS_ENABLED is off"})
+        return ExternalState(
+            SUPPORT_KPI_MART, "not_available", (code,), shown, False, {"detail": "ANALYTICS_ENABLED is off"}
+        )
     report = _read_json(path)
     invocation_id = ((report or {}).get("metadata") or {}).get("invocation_id")
     if not invocation_id:

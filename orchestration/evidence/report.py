@@ -220,8 +220,10 @@ def render_markdown(evidence: dict[str, Any]) -> str:
         f"- run: `{evidence['run_id']}`; dbt invocation: `{evidence.get('dbt_invocation_id', '-')}`",
         f"- manifest: {evidence.get('manifest_id', 'several or none (see manifest_consistency)')}",
         f"- lines read {totals.get('lines_read', '-')}, loaded {totals.get('loaded', '-')}, duplicates "
-        f"{totals.get('duplicates', '-')}, rejected {totals.get('rejected', '-')} {totals.get('rejected_by_reason') or ''}",
-        f"- valid input rows {evidence.get('input_row_count', '-')}, silver rows {evidence.get('output_row_count', '-')}, "
+        f"{totals.get('duplicates', '-')}, rejected {totals.get('rejected', '-')} "
+        f"{totals.get('rejected_by_reason') or ''}",
+        f"- valid input rows {evidence.get('input_row_count', '-')}, "
+        f"silver rows {evidence.get('output_row_count', '-')}, "
         f"output snapshot `{evidence.get('output_snapshot_id', '-')}`",
         f"- checks: {len(evidence['checks'])} run, {counts['passed']} passed, {counts['warning']} warned, "
         f"{counts['failed']} failed, {counts['skipped']} skipped",

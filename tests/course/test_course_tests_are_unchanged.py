@@ -11,7 +11,9 @@ HERE = Path(__file__).resolve().parent
 
 def _listed() -> dict[str, tuple[str, str, str]]:
     readme = (HERE / "README.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| (test_[^ |]+\.py) \| [^|]+ : [^|]+ \| `([^`]+)` -> `([^`]+)` \| `([0-9a-f]{64})` \|$", readme, re.M)
+    rows = re.findall(
+        r"^\| (test_[^ |]+\.py) \| [^|]+ : [^|]+ \| `([^`]+)` -> `([^`]+)` \| `([0-9a-f]{64})` \|$", readme, re.M
+    )
     return {name: (course_line, our_line, digest) for name, course_line, our_line, digest in rows}
 
 

@@ -103,7 +103,9 @@ def test_evidence_is_valid_and_stable(two_runs) -> None:  # type: ignore[no-unty
     }
     dbt_checks = [c for c in second["checks"] if c["name"].startswith("dbt:test.")]
     assert dbt_checks and all(c["status"] in ("passed", "warning") for c in dbt_checks)
-    externals = {c["name"]: c["status"] for c in second["checks"] if c["name"] in ("lakehouse_state", "support_kpi_mart")}
+    externals = {
+        c["name"]: c["status"] for c in second["checks"] if c["name"] in ("lakehouse_state", "support_kpi_mart")
+    }
     assert externals == {"lakehouse_state": "skipped", "support_kpi_mart": "skipped"}
     md = Path(Settings.from_env().report_dir / "run_evidence" / f"{PARTITION}.md")
     assert "downstream decision" in md.read_text()

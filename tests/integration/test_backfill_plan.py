@@ -171,7 +171,9 @@ def test_without_run_history_a_failed_first_run_looks_missing(situation: dict[st
     assert _entry(plan, D1)["state"] == "missing"
 
 
-def test_cli_writes_the_plan_and_the_course_files(situation: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_plan_and_the_course_files(
+    situation: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     from orchestration.cli import main
 
     code = main(["backfill-plan", "--start", D1.isoformat(), "--end", D6.isoformat(), "--json"])

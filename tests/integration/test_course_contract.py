@@ -47,7 +47,11 @@ def test_all_nine_course_keys_and_the_dbt_models() -> None:
 
 def test_the_five_course_checks_sit_on_the_raw_asset() -> None:
     graph = _defs().resolve_asset_graph()
-    raw = {k.name for k in graph.asset_check_keys if "/".join(k.asset_key.path) == "week06/ingestion/raw_ticket_events_partitioned"}
+    raw = {
+        k.name
+        for k in graph.asset_check_keys
+        if "/".join(k.asset_key.path) == "week06/ingestion/raw_ticket_events_partitioned"
+    }
     assert raw == RAW_CHECKS
 
 

@@ -31,8 +31,11 @@ from orchestration.evidence.report import dbt_checks, decide, render_markdown, w
         ([Check("a", "passed")], True, ("skipped", "dry_run_only")),
         ([Check("a", "failed", core=False)], False, ("warning", "manual_review_required")),
         # an absent optional neighbour is skipped, never passed, and never holds anything
-        ([Check("lakehouse_state", "skipped", ("week04_lakehouse_not_available",), core=False)], False,
-         ("success", "proceed_to_week07")),
+        (
+            [Check("lakehouse_state", "skipped", ("week04_lakehouse_not_available",), core=False)],
+            False,
+            ("success", "proceed_to_week07"),
+        ),
     ],
 )
 def test_decision_rule(checks: list[Check], dry_run: bool, expected: tuple[str, str]) -> None:
@@ -115,7 +118,13 @@ def _file(**counts: int) -> dict[str, object]:
 
 def _raw(rows: int = 3, payloads: int = 3, **nulls: int) -> dict[str, object]:
     fields = ("ticket_id", "status", "priority", "product_line", "created_at")
-    return {"rows": rows, "records": rows, "payloads": payloads, "tickets": 2, "nulls": {f: nulls.get(f, 0) for f in fields}}
+    return {
+        "rows": rows,
+        "records": rows,
+        "payloads": payloads,
+        "tickets": 2,
+        "nulls": {f: nulls.get(f, 0) for f in fields},
+    }
 
 
 def _dbt(*results: tuple[str, str]) -> dict[str, object]:
