@@ -13,7 +13,7 @@ from dagster import ConfigurableResource
 
 from orchestration.config import Settings
 from orchestration.db import embedded
-from orchestration.db.connection import ConnectionParams, connect, redact
+from orchestration.db.connection import ConnectionParams, DatabaseUnreachable, connect, redact
 from orchestration.db.schema import ensure_schema
 
 
@@ -32,7 +32,11 @@ class Week06PostgresResource(ConfigurableResource):  # type: ignore[misc]
 
     @property
     def masked_url(self) -> str:
-        return redact(embedded.database_url(self.settings(), start=False))
+        """The URL with its password masked (starts nothing: says so when the embedded server is down)."""
+        try:
+            return redact(embedded.database_url(self.settings(), start=False))
+        except DatabaseUnreachable:
+            return "not running (embedded PostgreSQL; `data-factory db up`)"
 
     def export_dbt_env(self) -> str:
         """Expose the connection as libpq variables for dbt's profiles.yml (dbt runs as a subprocess)."""
