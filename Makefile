@@ -38,7 +38,7 @@ test: $(STAMP) ## run the test suite (real PostgreSQL, real dbt, real Dagster)
 
 dev: $(STAMP) ## Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
-	@test -f $(DAGSTER_HOME)/dagster.yaml || $(BIN)/python -c "from orchestration.defs.runner import LOCAL_INSTANCE_YAML as y; open('$(DAGSTER_HOME)/dagster.yaml', 'w').write(y)"
+	@test -f $(DAGSTER_HOME)/dagster.yaml || $(BIN)/python -c "from orchestration.defs.instance import LOCAL_INSTANCE_YAML as y; open('$(DAGSTER_HOME)/dagster.yaml', 'w').write(y)"
 	$(BIN)/data-factory db up
 	eval "$$($(BIN)/data-factory db env)" && $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
@@ -54,6 +54,7 @@ docs: docs-static ## generate the dbt docs (and the static file) and serve the s
 lint: $(STAMP) ## ruff, mypy and sqlfluff
 	$(BIN)/ruff check orchestration tests
 	$(BIN)/mypy orchestration
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/data-factory db up >/dev/null
 	eval "$$($(BIN)/data-factory db env)" && $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 

@@ -1,27 +1,16 @@
-"""The one Definitions object `dagster dev` loads: assembly only, no logic."""
+"""The Dagster code location (`dagster dev -m orchestration.definitions`): loaded lazily, assembly only.
+
+Nothing imports this module; Dagster calls `defs()` when it loads the code location, and tests or
+scripts do the same. The assembly itself lives in orchestration/defs/assembly.py.
+"""
 
 from __future__ import annotations
 
-from dagster import Definitions
-from dagster_dbt import DbtCliResource
+import dagster as dg
 
-from orchestration.config import DBT_PROJECT_DIR
-from orchestration.defs.dbt_models import week06_dbt_models
-from orchestration.defs.evidence import run_evidence_report
-from orchestration.defs.factory import manifest_gate, raw_ticket_events_partitioned, seed_manifests
-from orchestration.defs.jobs import week06_data_factory_job, week06_source_observation_job
-from orchestration.defs.resources import FactoryResource
-from orchestration.defs.sensors import evidence_after_failure, evidence_after_success
-from orchestration.transform.dbt_project import dbt_executable
+from orchestration.defs.assembly import build_definitions
 
-defs = Definitions(
-    assets=[seed_manifests, manifest_gate, raw_ticket_events_partitioned, week06_dbt_models, run_evidence_report],
-    jobs=[week06_data_factory_job, week06_source_observation_job],
-    sensors=[evidence_after_success, evidence_after_failure],
-    resources={
-        "factory": FactoryResource(),
-        "dbt": DbtCliResource(
-            project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
-        ),
-    },
-)
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

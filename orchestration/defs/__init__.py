@@ -1,8 +1,4 @@
-"""The thin Dagster layer: turns the core (gate, ingest, dbt, evidence) into assets, checks and jobs."""
+"""The thin Dagster layer: turns the core (gate, ingest, dbt, evidence) into assets, checks and jobs.
 
-import warnings
-
-from dagster import BetaWarning
-
-# backfill_policy is marked beta; single-run backfills are how dagster-dbt documents range runs.
-warnings.filterwarnings("ignore", category=BetaWarning)
+Nothing here works at import time; orchestration/defs/assembly.py builds the definitions on demand.
+"""

@@ -1,26 +1,34 @@
 """The run evidence asset: one validated JSON (+ Markdown) per partition of the run."""
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
-
-from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
-from orchestration.defs.resources import FactoryResource
-from orchestration.defs.runner import run_started_at
-from orchestration.evidence.report import EVIDENCE_ASSET_KEY, record_partitions
-from orchestration.lib.translator import GROUP_NAME
-
-SILVER_TICKET_FACT = AssetKey(["week06", "silver", "ticket_fact_partitioned"])
-GOLD_KPI_DAILY = AssetKey(["week06", "gold", "support_kpi_daily"])
-
-
-@asset(
-    key=AssetKey(EVIDENCE_ASSET_KEY.split("/")),
-    deps=[SILVER_TICKET_FACT, GOLD_KPI_DAILY],
-    group_name=GROUP_NAME,
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
-    description="Schema-validated run evidence per partition (reports/week06/run_evidence/<partition>.json): "
-    "ledger figures, row counts, checks and the downstream decision.",
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    asset,
 )
+
+from orchestration.defs.instance import run_started_at
+from orchestration.defs.keys import GOLD_KPI_DAILY, RUN_EVIDENCE_REPORT, SILVER_TICKET_FACT
+from orchestration.defs.partitions import SINGLE_RUN, partition_range
+from orchestration.defs.resources import FactoryResource
+from orchestration.defs.translator import GROUP_NAME
+from orchestration.evidence.report import record_partitions
+
+
+def build_evidence_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
+    return asset(
+        key=RUN_EVIDENCE_REPORT,
+        deps=[SILVER_TICKET_FACT, GOLD_KPI_DAILY],
+        group_name=GROUP_NAME,
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN,
+        description="Schema-validated run evidence per partition (reports/week06/run_evidence/<partition>.json): "
+        "ledger figures, row counts, checks and the downstream decision.",
+    )(run_evidence_report)
+
+
 def run_evidence_report(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
     settings = factory.settings()
     url = factory.database_url()

@@ -5,27 +5,25 @@ from typing import Any
 
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
+    AssetsDefinition,
     DataVersion,
     Failure,
     MaterializeResult,
     MetadataValue,
     ObserveResult,
+    PartitionsDefinition,
     asset,
     observable_source_asset,
 )
 
-from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
+from orchestration.defs.keys import MANIFEST_GATE, RAW_TICKET_EVENTS, SEED_MANIFESTS
+from orchestration.defs.partitions import SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
+from orchestration.defs.translator import GROUP_NAME
 from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
 from orchestration.ingest.loader import ingest_window
 from orchestration.ingest.stats import partition_row_counts
-from orchestration.lib.translator import GROUP_NAME
 from orchestration.partitions import days_between
-
-SEED_MANIFESTS = AssetKey(["week06", "source", "seed_manifests"])
-MANIFEST_GATE = AssetKey(["week06", "factory", "manifest_gate"])
-RAW_TICKET_EVENTS = AssetKey(["week06", "ingestion", "raw_ticket_events_partitioned"])
 
 
 @observable_source_asset(
@@ -86,15 +84,6 @@ def _asset_judgments(gate: PartitionGate) -> list[dict[str, object]]:
     return judged
 
 
-@asset(
-    key=MANIFEST_GATE,
-    deps=[SEED_MANIFESTS],
-    group_name=GROUP_NAME,
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
-    description="Judges each file the partition's manifests declare (schema, business rules, gate "
-    "policy, path, size, checksum): accept / warn / quarantine / reject, with reason codes.",
-)
 def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
     settings = factory.settings()
     first, last = partition_range(context)
@@ -118,15 +107,6 @@ def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> M
     return MaterializeResult(metadata=metadata)
 
 
-@asset(
-    key=RAW_TICKET_EVENTS,
-    deps=[MANIFEST_GATE],
-    group_name=GROUP_NAME,
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
-    description="Bronze raw.ticket_events: every accepted line loaded once by record_fingerprint, "
-    "every other line accounted for in ops.ingest_ledger / ops.ingest_rejects.",
-)
 def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
     settings = factory.settings()
     url = factory.database_url()
@@ -160,3 +140,28 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
             "reason_codes": run["reason_codes"],
         }
     )
+
+
+def build_factory_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
+    """The partitioned Python assets: the gate, then the raw ingest."""
+    partitioned: dict[str, Any] = {
+        "group_name": GROUP_NAME,
+        "partitions_def": partitions,
+        "backfill_policy": SINGLE_RUN,
+    }
+    return [
+        asset(
+            key=MANIFEST_GATE,
+            deps=[SEED_MANIFESTS],
+            description="Judges each file the partition's manifests declare (schema, business rules, gate "
+            "policy, path, size, checksum): accept / warn / quarantine / reject, with reason codes.",
+            **partitioned,
+        )(manifest_gate),
+        asset(
+            key=RAW_TICKET_EVENTS,
+            deps=[MANIFEST_GATE],
+            description="Bronze raw.ticket_events: every accepted line loaded once by record_fingerprint, "
+            "every other line accounted for in ops.ingest_ledger / ops.ingest_rejects.",
+            **partitioned,
+        )(raw_ticket_events_partitioned),
+    ]

@@ -1,17 +1,18 @@
-"""Jobs: the core materialisations, and source observation on its own."""
+"""Jobs: the core materialisations, and source observation on its own.
+
+The core job takes its partitions from the assets it selects (they all share one definition).
+"""
 
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from orchestration.defs.factory import SEED_MANIFESTS
-from orchestration.defs.partitions import PARTITIONS
-from orchestration.lib.translator import GROUP_NAME
+from orchestration.defs.keys import SEED_MANIFESTS
+from orchestration.defs.translator import GROUP_NAME
 
 week06_data_factory_job = define_asset_job(
     "week06_data_factory_job",
     selection=AssetSelection.groups(GROUP_NAME) - AssetSelection.assets(SEED_MANIFESTS),
-    partitions_def=PARTITIONS,
     description="Gate -> ingest -> dbt build (models + tests) -> run evidence, for one partition or a range.",
 )
 

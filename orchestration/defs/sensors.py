@@ -14,9 +14,9 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
+from orchestration.defs.instance import run_started_at
 from orchestration.defs.jobs import week06_data_factory_job
 from orchestration.defs.resources import FactoryResource
-from orchestration.defs.runner import run_started_at
 from orchestration.evidence.report import ensure_evidence
 
 

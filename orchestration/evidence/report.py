@@ -15,13 +15,13 @@ from typing import Any
 import psycopg
 
 from orchestration import contracts, reasons
+from orchestration.asset_keys import RUN_EVIDENCE_REPORT
 from orchestration.config import Settings
 from orchestration.fileio import display_path, write_text_atomic
 from orchestration.ingest.loader import sum_counts
 from orchestration.partitions import days_between
 
 EVIDENCE_SCHEMA_VERSION = "run_evidence_v1"
-EVIDENCE_ASSET_KEY = "week06/ops/run_evidence_report"
 _DBT_STATUS = {
     "pass": "success",
     "success": "success",
@@ -245,7 +245,7 @@ def build_evidence(
     return {
         "evidence_schema_version": EVIDENCE_SCHEMA_VERSION,
         "run_id": run_id,
-        "asset_key": EVIDENCE_ASSET_KEY,
+        "asset_key": RUN_EVIDENCE_REPORT,
         "partition_key": partition.isoformat(),
         "status": status,
         "started_at": started_at.isoformat(),

@@ -33,9 +33,12 @@ def manifest_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _materialize() -> Any:
     from dagster import DagsterInstance, materialize
 
-    from orchestration.defs.factory import manifest_gate
+    from orchestration.config import Settings
+    from orchestration.defs.factory import build_factory_assets
+    from orchestration.defs.partitions import daily_partitions
     from orchestration.defs.resources import FactoryResource
 
+    manifest_gate, _ = build_factory_assets(daily_partitions(Settings.from_env().partition_start))
     instance = DagsterInstance.ephemeral()
     return materialize(
         [manifest_gate],
