@@ -1,4 +1,4 @@
-"""`data-factory`: the command line over the core (DESIGN.md section 10). Logs go to stderr.
+"""`data-factory`: the command line over the core. Logs go to stderr.
 
 Exit codes: 0 success; 1 completed but something was refused or a check failed; 2 bad
 invocation or unreadable manifest; 3 environment problem (database unreachable).
