@@ -9,12 +9,11 @@ so a process that runs several jobs builds it once.
 
 from __future__ import annotations
 
-import warnings
 from datetime import date
 from functools import cache
 from pathlib import Path
 
-from dagster import AssetsDefinition, BetaWarning, Definitions, SourceAsset
+from dagster import AssetsDefinition, Definitions, SourceAsset
 from dagster_dbt import DbtCliResource
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
@@ -38,15 +37,12 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
 @cache
 def _definitions(partition_start: date, dbt_docs_url: str, manifest: Path, manifest_version: int) -> Definitions:
     partitions = daily_partitions(partition_start)
-    with warnings.catch_warnings():
-        # backfill_policy is marked beta; single-run backfills are how dagster-dbt documents range runs.
-        warnings.filterwarnings("ignore", category=BetaWarning)
-        assets: list[AssetsDefinition | SourceAsset] = [
-            seed_manifests,
-            *build_factory_assets(partitions),
-            build_dbt_assets(manifest, partitions, dbt_docs_url),
-            build_evidence_asset(partitions),
-        ]
+    assets: list[AssetsDefinition | SourceAsset] = [
+        seed_manifests,
+        *build_factory_assets(partitions),
+        build_dbt_assets(manifest, partitions, dbt_docs_url),
+        build_evidence_asset(partitions),
+    ]
     return Definitions(
         assets=assets,
         jobs=[week06_data_factory_job, week06_source_observation_job],

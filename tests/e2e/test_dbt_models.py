@@ -169,6 +169,23 @@ def test_partition_built_twice_gives_identical_rows(factory) -> None:  # type: i
     assert silver[0] == distinct["n"]
 
 
+def test_unit_tests_of_the_derived_fields_and_kpi_rows_pass(factory) -> None:  # type: ignore[no-untyped-def]
+    """dbt unit tests (models/*/_*__unit_tests.yml) run inside `dbt build`, before the model they test."""
+    outcome = factory["dbt"].build(
+        "--resource-type", "model", "--resource-type", "unit_test", "--vars", _day_vars(PARTITION)
+    )
+    unit_tests = {
+        r["unique_id"].rsplit(".", 1)[-1]: r["status"]
+        for r in outcome.results
+        if r["unique_id"].startswith("unit_test.")
+    }
+    assert unit_tests == {
+        "ticket_fact_state_sla_and_resolution": "pass",
+        "ticket_fact_version_ranking": "pass",
+        "kpi_daily_breakdowns_and_overall_row": "pass",
+    }
+
+
 def test_relations_land_in_the_layer_schemas(factory) -> None:  # type: ignore[no-untyped-def]
     rows = _rows(
         factory["url"],
