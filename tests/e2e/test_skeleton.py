@@ -131,6 +131,11 @@ def test_asset_keys_are_the_week06_contract() -> None:
     # and the assets actually declare.
     named = {v for k, v in vars(asset_keys).items() if k.isupper()}
     assert named and named <= keys
+    # Owners come from one place (dbt_project.yml's +meta owner); the group from the translator.
+    graph = definitions.resolve_asset_graph()
+    dbt_models = [k for k in graph.get_all_asset_keys() if k.path[1] in ("staging", "silver", "gold")]
+    assert dbt_models and all(list(graph.get(k).owners) == ["team:data-platform"] for k in dbt_models)
+    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == {"week06_data_factory"}
     job = definitions.resolve_job_def("week06_data_factory_job")
     assert "week06/source/seed_manifests" not in {"/".join(k.path) for k in job.asset_layer.executable_asset_keys}
 
