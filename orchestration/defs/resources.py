@@ -12,7 +12,7 @@ from orchestration.db.connection import ConnectionParams, connect
 from orchestration.db.schema import ensure_schema
 
 
-class FactoryResource(ConfigurableResource):  # type: ignore[misc]
+class FactoryResource(ConfigurableResource):
     """Access to the factory's settings and database (DATABASE_URL or the embedded server)."""
 
     def settings(self) -> Settings:

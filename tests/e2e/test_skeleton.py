@@ -36,7 +36,7 @@ def _snapshot(url: str) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def two_runs(empty_db: str):  # type: ignore[no-untyped-def]
+def two_runs(empty_db: str):
     from orchestration.defs.instance import instance_for
     from orchestration.defs.runner import run_partitions
     from orchestration.evidence.report import read_evidence
@@ -63,12 +63,12 @@ def empty_db(pg_url: str) -> str:  # module scope: one clean database for this f
     return pg_url
 
 
-def test_job_succeeds_twice(two_runs) -> None:  # type: ignore[no-untyped-def]
+def test_job_succeeds_twice(two_runs) -> None:
     for outcome in two_runs["outcomes"]:
         assert outcome.success, outcome.failed_steps
 
 
-def test_second_run_adds_no_rows_and_keeps_counts(two_runs) -> None:  # type: ignore[no-untyped-def]
+def test_second_run_adds_no_rows_and_keeps_counts(two_runs) -> None:
     first, second = two_runs["snapshots"]
     assert first == second
     assert first["raw_rows"] == first["raw_distinct"] > 0
@@ -76,7 +76,7 @@ def test_second_run_adds_no_rows_and_keeps_counts(two_runs) -> None:  # type: ig
     assert first["kpi_rows"] > 0
 
 
-def test_evidence_is_valid_and_stable(two_runs) -> None:  # type: ignore[no-untyped-def]
+def test_evidence_is_valid_and_stable(two_runs) -> None:
     first, second = two_runs["evidence"]
     for document in (first, second):
         assert document is not None
@@ -97,7 +97,7 @@ def test_evidence_is_valid_and_stable(two_runs) -> None:  # type: ignore[no-unty
     assert "downstream decision" in md.read_text()
 
 
-def test_dbt_tests_are_dagster_asset_checks(two_runs) -> None:  # type: ignore[no-untyped-def]
+def test_dbt_tests_are_dagster_asset_checks(two_runs) -> None:
     from dagster import AssetKey
 
     from orchestration.definitions import defs
@@ -140,7 +140,7 @@ def test_asset_keys_are_the_week06_contract() -> None:
     assert "week06/source/seed_manifests" not in {"/".join(k.path) for k in job.asset_layer.executable_asset_keys}
 
 
-def test_cli_evidence_reports_the_partition(two_runs, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_evidence_reports_the_partition(two_runs, capsys) -> None:
     from orchestration.cli import main
 
     code = main(["evidence", "--partition", PARTITION.isoformat(), "--json"])
@@ -150,7 +150,7 @@ def test_cli_evidence_reports_the_partition(two_runs, capsys) -> None:  # type: 
     assert document["downstream_decision"] == two_runs["evidence"][1]["downstream_decision"]
 
 
-def test_run_that_dies_before_its_evidence_still_leaves_a_verdict(two_runs, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_run_that_dies_before_its_evidence_still_leaves_a_verdict(two_runs, capsys, monkeypatch) -> None:
     """Fault injection: the evidence step crashes; the CLI writes evidence that holds the partition."""
     import orchestration.defs.evidence as evidence_asset
     from orchestration.cli import main
@@ -168,7 +168,7 @@ def test_run_that_dies_before_its_evidence_still_leaves_a_verdict(two_runs, caps
     assert "run_failed" in row["reason_codes"]
 
 
-def test_failure_sensor_writes_the_missing_verdict(two_runs, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_failure_sensor_writes_the_missing_verdict(two_runs, monkeypatch) -> None:
     """A run launched from the UI has no CLI around it: the run-failure sensor closes the gap."""
     from dagster import DagsterEventType, build_run_status_sensor_context
 
@@ -201,7 +201,7 @@ def test_failure_sensor_writes_the_missing_verdict(two_runs, monkeypatch) -> Non
     assert document["downstream_decision"] == "hold_downstream" and "run_failed" in document["reason_codes"]
 
 
-def test_failing_blocking_check_holds_downstream(two_runs, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_failing_blocking_check_holds_downstream(two_runs, capsys) -> None:
     """Corrupt bronze behind the gate's back: a real dbt test fails and the evidence holds the partition."""
     from orchestration.cli import main
 
