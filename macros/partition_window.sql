@@ -2,7 +2,7 @@
     The partition window: the one place that turns the dbt vars into the dates an
     incremental model or a partition-scoped test may touch.
 
-    Vars (DESIGN.md section 5):
+    Vars:
       partition_date                  one UTC day, e.g. 2026-04-17
       partition_start, partition_end  a range of days, start inclusive, end exclusive
       (none of them)                  the demo partition, env WEEK06_DEFAULT_PARTITION

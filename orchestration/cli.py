@@ -1,4 +1,4 @@
-"""`data-factory`: the command line over the core (DESIGN.md section 10). Logs go to stderr.
+"""`data-factory`: the command line over the core. Logs go to stderr.
 
 Exit codes: 0 success; 1 completed but something was refused or a check failed; 2 bad
 invocation or unreadable manifest; 3 environment problem (database unreachable).
@@ -458,9 +458,9 @@ def cmd_backfill_plan(args: argparse.Namespace, settings: Settings) -> int:
 
 def _last_runs(settings: Settings, first: date, last: date) -> dict[date, Any]:
     """The latest Dagster run of each partition, from the instance under DAGSTER_HOME (if there is one)."""
-    from orchestration.backfill.history import latest_runs
+    from orchestration.defs.runner import partition_run_history
 
-    return latest_runs(settings, first, last)
+    return partition_run_history(first, last)
 
 
 # ---------------------------------------------------------------- parser

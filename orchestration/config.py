@@ -88,7 +88,7 @@ def _default_ingest_workers() -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    """Settings read once from the environment (DESIGN.md section 8)."""
+    """Settings read from the environment when a command or an asset runs (never at import)."""
 
     database_url: str | None
     pg_data_dir: Path

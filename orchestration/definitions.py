@@ -1,40 +1,36 @@
-"""The one Definitions object `dagster dev` loads: assembly only, no logic."""
+"""The Dagster code location (`dagster dev -m orchestration.definitions`): loaded lazily, assembly only.
+
+Nothing imports this module; Dagster calls `defs()` when it loads the code location, and tests or
+scripts do the same. The assembly itself lives in orchestration/defs/assembly.py.
+
+`defs` is also usable the way the course's tooling uses its `defs` (`defs.resolve_job_def(...)`,
+`defs.resolve_all_asset_keys()`, `defs.get_repository_def()`): reading such an attribute builds
+the definitions then, never at import (tests/course/ runs the course's own test against it).
+"""
 
 from __future__ import annotations
 
-from dagster import Definitions
-from dagster_dbt import DbtCliResource
+from typing import Any
 
-from orchestration.config import DBT_PROJECT_DIR
-from orchestration.defs.dbt_models import week06_dbt_models
-from orchestration.defs.evidence import run_evidence_report
-from orchestration.defs.externals import lakehouse_state_asset, support_kpi_mart_asset
-from orchestration.defs.factory import manifest_gate, raw_ticket_events_partitioned, seed_manifests
-from orchestration.defs.jobs import week06_data_factory_job, week06_source_observation_job
-from orchestration.defs.ops import build_ops_assets
-from orchestration.defs.partitions import PARTITIONS
-from orchestration.defs.resources import FactoryResource, week06_resources
-from orchestration.defs.sensors import evidence_after_failure, evidence_after_success
-from orchestration.transform.dbt_project import dbt_executable
+import dagster as dg
 
-defs = Definitions(
-    assets=[
-        seed_manifests,
-        manifest_gate,
-        raw_ticket_events_partitioned,
-        week06_dbt_models,
-        run_evidence_report,
-        lakehouse_state_asset,
-        support_kpi_mart_asset,
-        *build_ops_assets(PARTITIONS),
-    ],
-    jobs=[week06_data_factory_job, week06_source_observation_job],
-    sensors=[evidence_after_success, evidence_after_failure],
-    resources={
-        "factory": FactoryResource(),
-        **week06_resources(),
-        "dbt": DbtCliResource(
-            project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
-        ),
-    },
-)
+from orchestration.defs.assembly import build_definitions
+
+
+def _load() -> dg.Definitions:
+    return build_definitions()
+
+
+_LazyDefinitions = type(dg.definitions(_load))
+
+
+class CourseDefinitions(_LazyDefinitions):  # type: ignore[misc, valid-type]
+    """Dagster's lazy definitions, with the built Definitions' attributes readable on it."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self(), name)
+
+
+defs = CourseDefinitions(load_fn=_load, has_context_arg=False)

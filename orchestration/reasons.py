@@ -2,8 +2,8 @@
 
 Codes are stable snake_case. Two are families rather than single codes (`contract_<rule>:<field>`
 for ticket contract violations, `exceeds_<column>` for the KPI bounds test); they carry a pattern.
-The README's "Reason codes" table is generated from this module (`python -m orchestration.reasons`)
-and a test keeps the two identical.
+The table in docs/reason-codes.md is generated from this module (`python -m orchestration.reasons
+--write` rewrites it in place; without --write it prints the table) and a test keeps the two identical.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -218,13 +219,34 @@ def sentence(code: str) -> str:
     return entry.sentence if entry else f"{code} (not in the reason code registry)"
 
 
+REASON_CODES_DOC = Path(__file__).resolve().parents[1] / "docs" / "reason-codes.md"
+_TABLE = re.compile(r"(<!-- reason-codes:start -->\n)(.*?)(<!-- reason-codes:end -->)", re.S)
+
+
 def markdown_table() -> str:
-    """The README's table of every reason code."""
+    """The table of every reason code, as docs/reason-codes.md holds it between its markers."""
     lines = ["| code | where | meaning |", "|---|---|---|"]
     for entry in REASON_CODES:
         lines.append(f"| `{entry.code}` | {', '.join(entry.where)} | {entry.sentence.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
 
 
+def documented_table(doc: Path = REASON_CODES_DOC) -> str | None:
+    """The table docs/reason-codes.md holds between its markers (None without markers)."""
+    match = _TABLE.search(doc.read_text(encoding="utf-8"))
+    return match[2] if match else None
+
+
+def write_table(doc: Path = REASON_CODES_DOC) -> None:
+    """Regenerate the table of docs/reason-codes.md in place (the text around it is kept)."""
+    text = doc.read_text(encoding="utf-8")
+    if _TABLE.search(text) is None:
+        raise SystemExit(f"{doc} has no <!-- reason-codes:start/end --> markers")
+    doc.write_text(_TABLE.sub(lambda m: m[1] + markdown_table() + m[3], text), encoding="utf-8")
+
+
 if __name__ == "__main__":
-    sys.stdout.write(markdown_table())
+    if sys.argv[1:] == ["--write"]:
+        write_table()
+    else:
+        sys.stdout.write(markdown_table())

@@ -1,7 +1,8 @@
 """Shared fixtures: every test session gets its own PostgreSQL database, report folder and Dagster home.
 
-The environment is pointed at a private temporary folder before any project module is imported,
-so no test can touch the demo's database (.local/pg) or reports.
+The environment is pointed at a private temporary folder when the test session starts, so no test
+can touch the demo's database (.local/pg) or reports. (Project modules read the environment only
+when called, never at import, so the order of imports does not matter.)
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg
 
-from orchestration import contracts
+from orchestration import asset_keys, contracts
 from orchestration.config import Settings
 from orchestration.evidence.checks import ledger_for_manifests, raw_checks
 from orchestration.evidence.report import read_evidence, source_snapshot_id
@@ -50,12 +50,12 @@ ACTIONS = {
 }
 # What a (re)materialisation of a partition runs: the week06_data_factory job, upstream first.
 REPLAY_ASSETS = (
-    "week06/factory/manifest_gate",
-    "week06/ingestion/raw_ticket_events_partitioned",
-    "week06/silver/ticket_fact_partitioned",
-    "week06/gold/support_kpi_daily",
-    "week06/ops/run_evidence_report",
-    "week06/ops/data_factory_delivery_summary",
+    asset_keys.MANIFEST_GATE,
+    asset_keys.RAW_TICKET_EVENTS,
+    asset_keys.SILVER_TICKET_FACT,
+    asset_keys.GOLD_KPI_DAILY,
+    asset_keys.RUN_EVIDENCE_REPORT,
+    asset_keys.DELIVERY_SUMMARY,
 )
 IDEMPOTENCY_GUARD = (
     "raw.ticket_events unique record_fingerprint (a record is stored once); ops.ingest_ledger per file sha256 "

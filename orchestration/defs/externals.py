@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dagster import AssetKey, DataVersion, MetadataValue, ObserveResult, SourceAsset, observable_source_asset
 
 from orchestration.config import Settings
+from orchestration.defs.keys import LAKEHOUSE_STATE, SUPPORT_KPI_MART
+from orchestration.defs.translator import GROUP_NAME
 from orchestration.evidence.externals import ExternalState, lakehouse_state, support_kpi_mart
-
-LAKEHOUSE_STATE = AssetKey(["week06", "external", "lakehouse_state"])
-SUPPORT_KPI_MART = AssetKey(["week06", "external", "support_kpi_mart"])
 
 
 def _observation(state: ExternalState) -> ObserveResult:
@@ -33,7 +32,7 @@ def _observation(state: ExternalState) -> ObserveResult:
 
 
 def _external(key: AssetKey, observe: Callable[[Settings], ExternalState], description: str) -> SourceAsset:
-    @observable_source_asset(key=key, group_name="week06_data_factory", description=description)
+    @observable_source_asset(key=key, group_name=GROUP_NAME, description=description)
     def _observe() -> ObserveResult:
         return _observation(observe(Settings.from_env()))
 

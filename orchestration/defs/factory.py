@@ -5,29 +5,27 @@ from typing import Any
 
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
+    AssetsDefinition,
     DataVersion,
     Failure,
     MaterializeResult,
     MetadataValue,
     ObserveResult,
+    PartitionsDefinition,
     asset,
     observable_source_asset,
 )
 
 from orchestration.defs.checks import fold_all, raw_check_specs
-from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
-from orchestration.defs.resources import FactoryResource
+from orchestration.defs.keys import MANIFEST_GATE, RAW_TICKET_EVENTS, SEED_MANIFESTS
+from orchestration.defs.partitions import SINGLE_RUN, partition_range
+from orchestration.defs.resources import Week06PostgresResource, Week06ReportsResource
+from orchestration.defs.translator import GROUP_NAME
 from orchestration.evidence.checks import judge_raw_partitions
 from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
 from orchestration.ingest.loader import ingest_window
 from orchestration.ingest.stats import partition_row_counts
-from orchestration.lib.translator import GROUP_NAME
 from orchestration.partitions import days_between
-
-SEED_MANIFESTS = AssetKey(["week06", "source", "seed_manifests"])
-MANIFEST_GATE = AssetKey(["week06", "factory", "manifest_gate"])
-RAW_TICKET_EVENTS = AssetKey(["week06", "ingestion", "raw_ticket_events_partitioned"])
 
 
 @observable_source_asset(
@@ -36,8 +34,8 @@ RAW_TICKET_EVENTS = AssetKey(["week06", "ingestion", "raw_ticket_events_partitio
     description="The folder of source_manifest_v1 manifests (WEEK06_MANIFEST_DIR). "
     "Its data version changes whenever a manifest is added or edited.",
 )
-def seed_manifests(factory: FactoryResource) -> ObserveResult:
-    settings = factory.settings()
+def seed_manifests(week06_reports: Week06ReportsResource) -> ObserveResult:
+    settings = week06_reports.settings()
     digest = hashlib.sha256()
     names = sorted(settings.manifest_dir.glob("*.json")) if settings.manifest_dir.is_dir() else []
     for path in names:
@@ -88,17 +86,8 @@ def _asset_judgments(gate: PartitionGate) -> list[dict[str, object]]:
     return judged
 
 
-@asset(
-    key=MANIFEST_GATE,
-    deps=[SEED_MANIFESTS],
-    group_name=GROUP_NAME,
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
-    description="Judges each file the partition's manifests declare (schema, business rules, gate "
-    "policy, path, size, checksum): accept / warn / quarantine / reject, with reason codes.",
-)
-def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
-    settings = factory.settings()
+def manifest_gate(context: AssetExecutionContext, week06_postgres: Week06PostgresResource) -> MaterializeResult:
+    settings = week06_postgres.settings()
     first, last = partition_range(context)
     gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
     judgments = [a.judgment for g in gate.results for a in g.assets]
@@ -120,19 +109,11 @@ def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> M
     return MaterializeResult(metadata=metadata)
 
 
-@asset(
-    key=RAW_TICKET_EVENTS,
-    deps=[MANIFEST_GATE],
-    check_specs=raw_check_specs(RAW_TICKET_EVENTS),
-    group_name=GROUP_NAME,
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
-    description="Bronze raw.ticket_events: every accepted line loaded once by record_fingerprint, "
-    "every other line accounted for in ops.ingest_ledger / ops.ingest_rejects.",
-)
-def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
-    settings = factory.settings()
-    url = factory.database_url()
+def raw_ticket_events_partitioned(
+    context: AssetExecutionContext, week06_postgres: Week06PostgresResource
+) -> MaterializeResult:
+    settings = week06_postgres.settings()
+    url = week06_postgres.database_url()
     first, last = partition_range(context)
     gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
     run = ingest_window(url, gate.results, first, last, settings=settings, run_id=context.run_id)
@@ -163,5 +144,31 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
             "row_count": sum(rows.values()),
             "rows_by_partition": {d.isoformat(): n for d, n in sorted(rows.items())},
             "reason_codes": run["reason_codes"],
-        }
+        },
     )
+
+
+def build_factory_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
+    """The partitioned Python assets: the gate, then the raw ingest."""
+    partitioned: dict[str, Any] = {
+        "group_name": GROUP_NAME,
+        "partitions_def": partitions,
+        "backfill_policy": SINGLE_RUN,
+    }
+    return [
+        asset(
+            key=MANIFEST_GATE,
+            deps=[SEED_MANIFESTS],
+            description="Judges each file the partition's manifests declare (schema, business rules, gate "
+            "policy, path, size, checksum): accept / warn / quarantine / reject, with reason codes.",
+            **partitioned,
+        )(manifest_gate),
+        asset(
+            key=RAW_TICKET_EVENTS,
+            deps=[MANIFEST_GATE],
+            check_specs=raw_check_specs(RAW_TICKET_EVENTS),
+            description="Bronze raw.ticket_events: every accepted line loaded once by record_fingerprint, "
+            "every other line accounted for in ops.ingest_ledger / ops.ingest_rejects.",
+            **partitioned,
+        )(raw_ticket_events_partitioned),
+    ]

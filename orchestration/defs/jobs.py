@@ -1,13 +1,14 @@
-"""Jobs: the core materialisations, and source observation on its own."""
+"""Jobs: the core materialisations, and source observation on its own.
+
+The core job takes its partitions from the assets it selects (they all share one definition).
+"""
 
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from orchestration.defs.externals import LAKEHOUSE_STATE, SUPPORT_KPI_MART
-from orchestration.defs.factory import SEED_MANIFESTS
-from orchestration.defs.partitions import PARTITIONS
-from orchestration.lib.translator import GROUP_NAME
+from orchestration.defs.keys import LAKEHOUSE_STATE, SEED_MANIFESTS, SUPPORT_KPI_MART
+from orchestration.defs.translator import GROUP_NAME
 
 # Observed, never materialised: the manifest folder and the optional Week04/Week05 neighbours.
 OBSERVED = AssetSelection.assets(SEED_MANIFESTS, LAKEHOUSE_STATE, SUPPORT_KPI_MART)
@@ -15,12 +16,11 @@ OBSERVED = AssetSelection.assets(SEED_MANIFESTS, LAKEHOUSE_STATE, SUPPORT_KPI_MA
 week06_data_factory_job = define_asset_job(
     "week06_data_factory",
     selection=AssetSelection.groups(GROUP_NAME) - OBSERVED,
-    partitions_def=PARTITIONS,
     description="Gate -> ingest -> dbt build (models + tests) -> run evidence, for one partition or a range.",
 )
 
 week06_source_observation_job = define_asset_job(
     "week06_source_observation_job",
     selection=OBSERVED,
-    description="Observes the manifest folder (never materialises anything).",
+    description="Observes the manifest folder and the optional Week04/Week05 neighbours (never materialises).",
 )

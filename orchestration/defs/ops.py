@@ -7,7 +7,6 @@ history, and show the result as metadata.
 
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     MaterializeResult,
     MetadataValue,
@@ -15,28 +14,30 @@ from dagster import (
     asset,
 )
 
-from orchestration.backfill.history import latest_runs
 from orchestration.backfill.plan import build_plan, write_plan
-from orchestration.defs.externals import LAKEHOUSE_STATE, SUPPORT_KPI_MART
+from orchestration.defs.instance import latest_runs
+from orchestration.defs.keys import (
+    BACKFILL_PLAN,
+    DELIVERY_SUMMARY,
+    LAKEHOUSE_STATE,
+    RUN_EVIDENCE_REPORT,
+    SUPPORT_KPI_MART,
+)
 from orchestration.defs.partitions import SINGLE_RUN, partition_range
 from orchestration.defs.resources import Week06PostgresResource, Week06ReportsResource
+from orchestration.defs.translator import GROUP_NAME
 from orchestration.evidence.delivery import write_delivery
 from orchestration.evidence.externals import observe_externals
 from orchestration.evidence.report import read_evidence
 from orchestration.fileio import display_path
 from orchestration.partitions import days_between
 
-RUN_EVIDENCE = AssetKey(["week06", "ops", "run_evidence_report"])
-DELIVERY_SUMMARY = AssetKey(["week06", "ops", "data_factory_delivery_summary"])
-BACKFILL_PLAN = AssetKey(["week06", "ops", "backfill_plan"])
-GROUP = "week06_data_factory"
-
 
 def build_ops_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     @asset(
         key=DELIVERY_SUMMARY,
-        deps=[RUN_EVIDENCE, LAKEHOUSE_STATE, SUPPORT_KPI_MART],
-        group_name=GROUP,
+        deps=[RUN_EVIDENCE_REPORT, LAKEHOUSE_STATE, SUPPORT_KPI_MART],
+        group_name=GROUP_NAME,
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
         description="What downstream may take, per partition: delivery_summary_v1 JSON (reports/week06/"
@@ -67,8 +68,8 @@ def build_ops_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
 
     @asset(
         key=BACKFILL_PLAN,
-        deps=[RUN_EVIDENCE],
-        group_name=GROUP,
+        deps=[RUN_EVIDENCE_REPORT],
+        group_name=GROUP_NAME,
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
         description="Dry run over the run's partitions, after their evidence: each partition's state (ok, "

@@ -17,7 +17,7 @@ from orchestration.db.connection import ConnectionParams, DatabaseUnreachable, c
 from orchestration.db.schema import ensure_schema
 
 
-class Week06PostgresResource(ConfigurableResource):  # type: ignore[misc]
+class Week06PostgresResource(ConfigurableResource):
     """The factory's database: DATABASE_URL, or the embedded server under WEEK06_PG_DATA_DIR."""
 
     def settings(self) -> Settings:
@@ -45,7 +45,7 @@ class Week06PostgresResource(ConfigurableResource):  # type: ignore[misc]
         return url
 
 
-class Week06MinioResource(ConfigurableResource):  # type: ignore[misc]
+class Week06MinioResource(ConfigurableResource):
     """The object store, from the course's MINIO_ENDPOINT, MINIO_ACCESS_KEY and MINIO_SECRET_KEY.
 
     Without MINIO_ENDPOINT it is `not_configured`, and says so; it never pretends to work.
@@ -88,7 +88,7 @@ class Week06MinioResource(ConfigurableResource):  # type: ignore[misc]
     __str__ = __repr__
 
 
-class Week06ReportsResource(ConfigurableResource):  # type: ignore[misc]
+class Week06ReportsResource(ConfigurableResource):
     """The report folders (WEEK06_REPORT_DIR, default reports/week06) the course's files go to."""
 
     def settings(self) -> Settings:
@@ -119,6 +119,3 @@ def week06_resources() -> dict[str, ConfigurableResource]:
         "week06_reports": Week06ReportsResource(),
     }
 
-
-class FactoryResource(Week06PostgresResource):  # type: ignore[misc]
-    """Transitional name of week06_postgres (kept until the defs layout settles)."""

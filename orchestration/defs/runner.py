@@ -1,19 +1,22 @@
-"""Run the core job in-process for a partition or a range (what `data-factory run` and the demo call)."""
+"""Run the core job in-process for a partition or a range: the one door from the CLI into Dagster.
+
+`orchestration.cli` imports this module (lazily, inside the commands that run the job) and nothing
+else of orchestration.defs; an import-linter contract keeps it that way (see pyproject.toml).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from dagster import DagsterInstance
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from orchestration.backfill.plan import RunRecord
 from orchestration.config import Settings
-
-LOCAL_INSTANCE_YAML = (
-    "# Dagster instance of support-data-factory: default local storage.\ntelemetry:\n  enabled: false\n"
-)
+from orchestration.defs.assembly import build_definitions
+from orchestration.defs.instance import instance_for, latest_runs
 
 
 @dataclass(frozen=True)
@@ -23,31 +26,11 @@ class JobOutcome:
     failed_steps: list[str]
 
 
-def run_started_at(instance: DagsterInstance, run_id: str) -> datetime:
-    """When the run started, per the instance (now, if the instance does not know yet)."""
-    record = instance.get_run_record_by_id(run_id)
-    if record is not None and record.start_time:
-        return datetime.fromtimestamp(record.start_time, UTC)
-    return datetime.now(UTC)
-
-
-def instance_for(settings: Settings) -> DagsterInstance:
-    """The persistent instance under DAGSTER_HOME, so CLI runs show up in the Dagster UI."""
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    config = settings.dagster_home / "dagster.yaml"
-    if not config.exists():
-        # Default local storage (SQLite under DAGSTER_HOME), no telemetry: nothing leaves the machine.
-        config.write_text(LOCAL_INSTANCE_YAML)
-    return DagsterInstance.from_config(str(settings.dagster_home))
-
-
 def run_partitions(
     first: date, last: date, *, instance: DagsterInstance | None = None, log_level: str = "INFO"
 ) -> JobOutcome:
-    from orchestration.definitions import defs
-
     settings = Settings.from_env()
-    job = defs.resolve_job_def("week06_data_factory")
+    job = build_definitions(settings).resolve_job_def("week06_data_factory")
     options: dict[str, Any]
     if first == last:
         options = {"partition_key": first.isoformat()}
@@ -67,3 +50,8 @@ def run_partitions(
     )
     failed = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
     return JobOutcome(result.run_id, result.success, failed)
+
+
+def partition_run_history(first: date, last: date) -> dict[date, RunRecord]:
+    """The latest finished run of the core job per partition, from the instance under DAGSTER_HOME."""
+    return latest_runs(Settings.from_env(), first, last)

@@ -14,9 +14,9 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
+from orchestration.defs.instance import run_started_at
 from orchestration.defs.jobs import week06_data_factory_job
-from orchestration.defs.resources import FactoryResource
-from orchestration.defs.runner import run_started_at
+from orchestration.defs.resources import Week06PostgresResource
 from orchestration.evidence.report import ensure_evidence
 
 
@@ -32,7 +32,9 @@ def _run_partitions(tags: dict[str, str]) -> tuple[date, date] | None:
     return None
 
 
-def _close_evidence_gap(context: RunStatusSensorContext, factory: FactoryResource, succeeded: bool) -> None:
+def _close_evidence_gap(
+    context: RunStatusSensorContext, week06_postgres: Week06PostgresResource, succeeded: bool
+) -> None:
     run = context.dagster_run
     window = _run_partitions(dict(run.tags))
     if window is None:
@@ -48,8 +50,8 @@ def _close_evidence_gap(context: RunStatusSensorContext, factory: FactoryResourc
         ]
     )
     written = ensure_evidence(
-        factory.database_url(),
-        factory.settings(),
+        week06_postgres.database_url(),
+        week06_postgres.settings(),
         *window,
         run_id=run.run_id,
         started_at=started,
@@ -66,8 +68,8 @@ def _close_evidence_gap(context: RunStatusSensorContext, factory: FactoryResourc
     name="week06_evidence_after_success",
     default_status=DefaultSensorStatus.RUNNING,
 )
-def evidence_after_success(context: RunStatusSensorContext, factory: FactoryResource) -> None:
-    _close_evidence_gap(context, factory, succeeded=True)
+def evidence_after_success(context: RunStatusSensorContext, week06_postgres: Week06PostgresResource) -> None:
+    _close_evidence_gap(context, week06_postgres, succeeded=True)
 
 
 @run_status_sensor(
@@ -76,5 +78,5 @@ def evidence_after_success(context: RunStatusSensorContext, factory: FactoryReso
     name="week06_evidence_after_failure",
     default_status=DefaultSensorStatus.RUNNING,
 )
-def evidence_after_failure(context: RunStatusSensorContext, factory: FactoryResource) -> None:
-    _close_evidence_gap(context, factory, succeeded=False)
+def evidence_after_failure(context: RunStatusSensorContext, week06_postgres: Week06PostgresResource) -> None:
+    _close_evidence_gap(context, week06_postgres, succeeded=False)

@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 
 from orchestration import contracts, reasons
+from orchestration.asset_keys import RUN_EVIDENCE_REPORT
 from orchestration.config import Settings
 from orchestration.evidence.checks import (
     RAW_CHECK_NAMES,
@@ -38,7 +39,6 @@ from orchestration.fileio import display_path, write_text_atomic
 from orchestration.partitions import days_between
 
 EVIDENCE_SCHEMA_VERSION = "week06_run_evidence_v1"
-EVIDENCE_ASSET_KEY = "week06/ops/run_evidence_report"
 RUN_EVIDENCE_SUMMARY = "run_evidence_summary.md"
 ASSET_CHECKS_SUMMARY = "asset_checks_summary.md"
 _DBT_STATUS = {
@@ -167,7 +167,7 @@ def build_evidence(
     evidence: dict[str, Any] = {
         "evidence_schema_version": EVIDENCE_SCHEMA_VERSION,
         "run_id": run_id,
-        "asset_key": EVIDENCE_ASSET_KEY,
+        "asset_key": RUN_EVIDENCE_REPORT,
         "partition_key": partition.isoformat(),
         "status": status,
         "started_at": started_at.isoformat(),

@@ -153,7 +153,7 @@ def _rows(url: str, sql: str, *params: object) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def test_partition_built_twice_gives_identical_rows(factory) -> None:  # type: ignore[no-untyped-def]
+def test_partition_built_twice_gives_identical_rows(factory) -> None:
     url, dbt = factory["url"], factory["dbt"]
     first = dbt.build("--vars", _day_vars(PARTITION))
     silver, gold = _checksum(url, "silver.ticket_fact", PARTITION), _checksum(url, "gold.support_kpi_daily", PARTITION)
@@ -169,7 +169,24 @@ def test_partition_built_twice_gives_identical_rows(factory) -> None:  # type: i
     assert silver[0] == distinct["n"]
 
 
-def test_relations_land_in_the_layer_schemas(factory) -> None:  # type: ignore[no-untyped-def]
+def test_unit_tests_of_the_derived_fields_and_kpi_rows_pass(factory) -> None:
+    """dbt unit tests (models/*/_*__unit_tests.yml) run inside `dbt build`, before the model they test."""
+    outcome = factory["dbt"].build(
+        "--resource-type", "model", "--resource-type", "unit_test", "--vars", _day_vars(PARTITION)
+    )
+    unit_tests = {
+        r["unique_id"].rsplit(".", 1)[-1]: r["status"]
+        for r in outcome.results
+        if r["unique_id"].startswith("unit_test.")
+    }
+    assert unit_tests == {
+        "ticket_fact_state_sla_and_resolution": "pass",
+        "ticket_fact_version_ranking": "pass",
+        "kpi_daily_breakdowns_and_overall_row": "pass",
+    }
+
+
+def test_relations_land_in_the_layer_schemas(factory) -> None:
     rows = _rows(
         factory["url"],
         """
@@ -189,7 +206,7 @@ def test_relations_land_in_the_layer_schemas(factory) -> None:  # type: ignore[n
     }
 
 
-def test_derived_fields_and_kpis_of_a_known_day(factory) -> None:  # type: ignore[no-untyped-def]
+def test_derived_fields_and_kpis_of_a_known_day(factory) -> None:
     url, dbt = factory["url"], factory["dbt"]
     window = json.dumps({"partition_start": KNOWN_DAY.isoformat(), "partition_end": "2026-03-04"})
     outcome = dbt.build("--vars", window)
@@ -285,7 +302,7 @@ def test_derived_fields_and_kpis_of_a_known_day(factory) -> None:  # type: ignor
     ]
 
 
-def test_late_version_reaches_silver_on_rebuild(factory) -> None:  # type: ignore[no-untyped-def]
+def test_late_version_reaches_silver_on_rebuild(factory) -> None:
     url, dbt, settings = factory["url"], factory["dbt"], factory["settings"]
     dbt.build("--vars", _day_vars(PARTITION))
     (chosen,) = _rows(
@@ -332,7 +349,7 @@ def test_late_version_reaches_silver_on_rebuild(factory) -> None:  # type: ignor
 
 
 @pytest.fixture()
-def built_partition(factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def built_partition(factory) -> Iterator[dict[str, Any]]:
     """PARTITION freshly built and all green; afterwards the injected raw rows are removed (the next
     build repairs whatever was changed in silver or gold)."""
     factory["dbt"].build("--vars", _day_vars(PARTITION))
@@ -342,7 +359,7 @@ def built_partition(factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-unt
         conn.commit()
 
 
-def test_duplicate_version_fails_only_the_duplicate_test(built_partition) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_version_fails_only_the_duplicate_test(built_partition) -> None:
     url, dbt = built_partition["url"], built_partition["dbt"]
     with connect(url) as conn:
         # The same record loaded twice behind the ingest's back: a new fingerprint, the same payload.
@@ -367,7 +384,7 @@ def test_duplicate_version_fails_only_the_duplicate_test(built_partition) -> Non
     assert len(outcome.statuses()) > 40 and set(outcome.statuses().values()) == {"pass", "fail"}
 
 
-def test_rate_out_of_range_fails_only_the_kpi_bounds_test(built_partition) -> None:  # type: ignore[no-untyped-def]
+def test_rate_out_of_range_fails_only_the_kpi_bounds_test(built_partition) -> None:
     url, dbt = built_partition["url"], built_partition["dbt"]
     with connect(url) as conn:
         updated = conn.execute(
@@ -383,7 +400,7 @@ def test_rate_out_of_range_fails_only_the_kpi_bounds_test(built_partition) -> No
     assert set(outcome.statuses().values()) == {"pass", "fail"}
 
 
-def test_every_node_is_described_blocking_and_scoped_to_the_window(factory) -> None:  # type: ignore[no-untyped-def]
+def test_every_node_is_described_blocking_and_scoped_to_the_window(factory) -> None:
     """From the manifest of the last build: descriptions everywhere, severity error, the window in every test."""
     dbt = factory["dbt"]
     dbt.build("--vars", _day_vars(PARTITION))
@@ -434,7 +451,7 @@ def test_every_node_is_described_blocking_and_scoped_to_the_window(factory) -> N
             assert heading in block, (card, heading)
 
 
-def test_docs_build_as_one_static_file(factory) -> None:  # type: ignore[no-untyped-def]
+def test_docs_build_as_one_static_file(factory) -> None:
     dbt = factory["dbt"]
     outcome = dbt("docs", "generate", "--static", "--vars", _day_vars(PARTITION))
     assert outcome.returncode == 0, outcome.output
@@ -443,7 +460,7 @@ def test_docs_build_as_one_static_file(factory) -> None:  # type: ignore[no-unty
     assert "Failure mode and recovery" in page and "avg_backlog_age_days" in page
 
 
-def test_full_refresh_rebuilds_all_history(factory) -> None:  # type: ignore[no-untyped-def]
+def test_full_refresh_rebuilds_all_history(factory) -> None:
     """`--full-refresh` ignores the window vars: silver and gold are recreated from every partition of raw."""
     url, dbt = factory["url"], factory["dbt"]
     outcome = dbt.build("--full-refresh", "--vars", _day_vars(PARTITION))

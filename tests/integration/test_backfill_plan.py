@@ -36,10 +36,10 @@ def _day_file(root: Path, day: date, count: int = 3) -> Path:
 
 @pytest.fixture(scope="module")
 def situation(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from orchestration.backfill.history import latest_runs
     from orchestration.cli import main
     from orchestration.db.schema import ensure_schema
-    from orchestration.defs.runner import instance_for, run_partitions
+    from orchestration.defs.instance import instance_for, latest_runs
+    from orchestration.defs.runner import run_partitions
     from orchestration.ingest.loader import ingest_manifest
 
     root = tmp_path_factory.mktemp("backfill")

@@ -23,7 +23,7 @@ def _scalar(url: str, sql: str, *params: object) -> object:
         return conn.execute(sql, params).fetchone()[0]  # type: ignore[index]
 
 
-def _ingest(url: str, manifest: Path, **options: object):  # type: ignore[no-untyped-def]
+def _ingest(url: str, manifest: Path, **options: object):
     return ingest_manifest(url, manifest, settings=Settings.from_env(), **options)
 
 
@@ -167,7 +167,7 @@ def test_bom_and_crlf_exports_load(empty_db: str, tmp_path: Path) -> None:
     assert (f.lines_read, f.loaded, f.rejected) == (2, 2, 0)
 
 
-def test_run_refuses_partitions_out_of_range(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_run_refuses_partitions_out_of_range(capsys) -> None:
     assert main(["run", "--partition", "2025-12-31"]) == 2
     assert "partition_out_of_range" in capsys.readouterr().err
     assert main(["run", "--start", "2026-04-17", "--end", "2026-04-10"]) == 2
@@ -239,7 +239,7 @@ def test_database_error_rolls_back_only_that_file(empty_db: str, tmp_path: Path)
     assert _scalar(empty_db, "select count(*) from ops.ingest_ledger") == 1
 
 
-def test_database_unreachable_exits_3_without_the_password(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_database_unreachable_exits_3_without_the_password(tmp_path: Path, monkeypatch, capsys) -> None:
     manifest = write_source(tmp_path, "t.jsonl", jsonl(ticket(1)))
     monkeypatch.setenv("DATABASE_URL", "postgresql://factory:s3cret-pw@127.0.0.1:1/nowhere?connect_timeout=2")
     assert main(["ingest", "--manifest", str(manifest), "--json"]) == 3
@@ -408,7 +408,7 @@ def test_a_read_error_in_the_middle_of_a_big_file_fails_it_cleanly(
     monkeypatch.setattr(chunks, "READ_BLOCK", 16 * 1024)
     real = chunks.read_chunks
 
-    def failing(handle, limit, digest, chunk_bytes=None):  # type: ignore[no-untyped-def]
+    def failing(handle, limit, digest, chunk_bytes=None):
         for n, chunk in enumerate(real(handle, limit, digest, chunk_bytes)):
             if n == 10:
                 raise OSError(5, "Input/output error")

@@ -21,7 +21,7 @@ def _count(url: str, table: str) -> int:
         return int(conn.execute(f"select count(*) from {table}").fetchone()[0])  # type: ignore[index]
 
 
-def _wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
+def _wait_for(predicate, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -69,7 +69,7 @@ def _books(url: str) -> tuple[tuple[int, int, int, int], int]:
         ledger = conn.execute("select lines_read, loaded, duplicates, rejected from ops.ingest_ledger").fetchall()
         rejects = int(conn.execute("select count(*) from ops.ingest_rejects").fetchone()[0])  # type: ignore[index]
     assert len(ledger) == 1, ledger
-    return tuple(ledger[0]), rejects  # type: ignore[return-value]
+    return tuple(ledger[0]), rejects
 
 
 def test_killed_ingest_leaves_no_trace_and_recovers(empty_db: str, tmp_path: Path) -> None:

@@ -33,14 +33,17 @@ def manifest_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _materialize() -> Any:
     from dagster import DagsterInstance, materialize
 
-    from orchestration.defs.factory import manifest_gate
-    from orchestration.defs.resources import FactoryResource
+    from orchestration.config import Settings
+    from orchestration.defs.factory import build_factory_assets
+    from orchestration.defs.partitions import daily_partitions
+    from orchestration.defs.resources import Week06PostgresResource
 
+    manifest_gate, _ = build_factory_assets(daily_partitions(Settings.from_env().partition_start))
     instance = DagsterInstance.ephemeral()
     return materialize(
         [manifest_gate],
         partition_key=PARTITION,
-        resources={"factory": FactoryResource()},
+        resources={"week06_postgres": Week06PostgresResource()},
         instance=instance,
         raise_on_error=False,
     )

@@ -155,7 +155,7 @@ def _dbt(*results: tuple[str, str]) -> dict[str, object]:
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
-def test_evidence_reason_code_is_produced(checks, code: str, status: str) -> None:  # type: ignore[no-untyped-def]
+def test_evidence_reason_code_is_produced(checks, code: str, status: str) -> None:
     produced = [c for c in checks() if code in c.reason_codes]
     assert produced and all(c.status == status for c in produced)
     assert reasons.lookup(code) is not None

@@ -24,7 +24,7 @@ DOC_CONTRACT = "omni://contracts/data/doc_asset/v1"
 ABSENT = "(absent)"  # an asset field left out of the manifest
 
 
-def _codes(asset) -> set[str]:  # type: ignore[no-untyped-def]
+def _codes(asset) -> set[str]:
     return {r.code for r in asset.reasons}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from orchestration.contracts import violations
-from orchestration.generate import DEMO_ARGS, INVALID_KINDS, GenerationSummary, generate
+from orchestration.generate import DEMO_ARGS, INVALID_KINDS, GenerationSummary, catalogue, generate
 from orchestration.generate import generator as generator_module
 
 START = date(2026, 4, 10)
@@ -213,7 +213,7 @@ def test_ticket_lifecycles_are_consistent(run: tuple[Path, GenerationSummary]) -
         assert updated >= created
         if record["resolved_at"] is not None:
             assert created <= _ts(record["resolved_at"]) <= updated
-        hours = generator_module.SLA_HOURS[record["sla_tier"]][record["priority"]]
+        hours = catalogue.SLA_HOURS[record["sla_tier"]][record["priority"]]
         if hours is None:
             assert record["sla_due_at"] is None and record["sla_tier"] == "free"
         else:

@@ -1,4 +1,4 @@
-"""The reason code registry: complete, documented in the README, and every gate code reachable.
+"""The reason code registry: complete, documented in docs/reason-codes.md, and every gate code reachable.
 
 Emitted codes are found by reading the source (Python AST, dbt macros), so a new code that
 nobody registered fails here rather than reaching users without a sentence.
@@ -132,16 +132,14 @@ def test_unknown_codes_are_not_registered() -> None:
     assert "not in the reason code registry" in reasons.sentence("everything_is_fine")
 
 
-def test_readme_table_is_the_registry() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"<!-- reason-codes:start -->\n(.*?)<!-- reason-codes:end -->", readme, re.S)
-    assert match, "README.md has no reason codes table between its markers"
-    table = match[1]
+def test_documented_table_is_the_registry() -> None:
+    table = reasons.documented_table()
+    assert table is not None, "docs/reason-codes.md has no reason codes table between its markers"
     documented = re.findall(r"^\| `([^`]+)` \|", table, re.M)
     registered = [entry.code for entry in reasons.REASON_CODES]
-    assert sorted(set(registered) - set(documented)) == [], "registered but not in the README table"
-    assert sorted(set(documented) - set(registered)) == [], "in the README table but not registered"
-    assert table == reasons.markdown_table(), "README table is stale: python -m orchestration.reasons"
+    assert sorted(set(registered) - set(documented)) == [], "registered but not in docs/reason-codes.md"
+    assert sorted(set(documented) - set(registered)) == [], "in docs/reason-codes.md but not registered"
+    assert table == reasons.markdown_table(), "docs/reason-codes.md is stale: python -m orchestration.reasons --write"
 
 
 # ---------------------------------------------------------------- every emitted code is registered
@@ -292,7 +290,7 @@ def test_gate_report_invalid_is_produced_when_the_report_breaks_its_contract(tmp
 
 
 def test_no_registered_code_is_dead() -> None:
-    # A code the product no longer emits must leave the registry (and the README) with it.
+    # A code the product no longer emits must leave the registry (and docs/reason-codes.md) with it.
     sources = [p for p in (PROJECT_ROOT / "orchestration").rglob("*.py") if p.name != "reasons.py"]
     sources += list((PROJECT_ROOT / "macros").rglob("*.sql"))
     text = "\n".join(p.read_text(encoding="utf-8") for p in sources)

@@ -1,12 +1,37 @@
-"""The Dagster run history the backfill plan consults: the latest run of the core job per partition."""
+"""The Dagster instance: where CLI runs are recorded, and what it knows about runs (for the backfill plan)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
 from orchestration.backfill.plan import RunRecord
 from orchestration.config import Settings
 from orchestration.partitions import days_between
+
+LOCAL_INSTANCE_YAML = (
+    "# Dagster instance of support-data-factory: default local storage.\ntelemetry:\n  enabled: false\n"
+)
+
+
+def run_started_at(instance: DagsterInstance, run_id: str) -> datetime:
+    """When the run started, per the instance (now, if the instance does not know yet)."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is not None and record.start_time:
+        return datetime.fromtimestamp(record.start_time, UTC)
+    return datetime.now(UTC)
+
+
+def instance_for(settings: Settings) -> DagsterInstance:
+    """The persistent instance under DAGSTER_HOME, so CLI runs show up in the Dagster UI."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        # Default local storage (SQLite under DAGSTER_HOME), no telemetry: nothing leaves the machine.
+        config.write_text(LOCAL_INSTANCE_YAML)
+    return DagsterInstance.from_config(str(settings.dagster_home))
+
 
 JOB_NAME = "week06_data_factory"
 _PARTITION_TAG = "dagster/partition"
@@ -14,18 +39,17 @@ _RANGE_START_TAG = "dagster/asset_partition_range_start"
 _RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def latest_runs(settings: Settings, first: date, last: date, instance: object | None = None) -> dict[date, RunRecord]:
+def latest_runs(
+    settings: Settings, first: date, last: date, instance: DagsterInstance | None = None
+) -> dict[date, RunRecord]:
     """The latest finished run of the core job covering each partition of first..last.
 
     Empty when there is no Dagster instance under DAGSTER_HOME yet (nothing ever ran).
     """
-    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-
     if instance is None:
         if not (settings.dagster_home / "dagster.yaml").exists():
             return {}
         instance = DagsterInstance.from_config(str(settings.dagster_home))
-    assert isinstance(instance, DagsterInstance)
     finished = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
     records = instance.get_run_records(filters=RunsFilter(job_name=JOB_NAME, statuses=finished), limit=500)
     wanted = set(days_between(first, last))
