@@ -84,6 +84,11 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("malformed_json", "ingest", "The line is not valid JSON."),
     _code("not_an_object", "ingest", "The line is JSON but not an object."),
     _code(
+        "duplicate_key",
+        "ingest",
+        "An object of the line names the same key twice: its meaning and fingerprint would be ambiguous.",
+    ),
+    _code(
         "contract_<rule>:<field>",
         "ingest",
         "The record breaks ticket_v1: <rule> is the JSON Schema keyword in snake_case (required, enum, type, "
