@@ -55,6 +55,7 @@ class FileResult:
     duplicates: int = 0
     rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    rejects_not_stored: int = 0  # rejected lines over the per-file cap: counted, not kept as rows
     touched_partitions: list[str] = field(default_factory=list)
     reasons: list[dict[str, str]] = field(default_factory=list)
     previous_run_id: str | None = None
@@ -180,12 +181,21 @@ class _Writer:
     and INSERT ... ON CONFLICT DO NOTHING.
     """
 
-    def __init__(self, cur: psycopg.Cursor, anchors: tuple[Any, ...], reject_anchors: tuple[Any, ...], safe: bool):
+    def __init__(
+        self,
+        cur: psycopg.Cursor,
+        anchors: tuple[Any, ...],
+        reject_anchors: tuple[Any, ...],
+        safe: bool,
+        max_reject_rows: int,
+    ):
         self.cur = cur
         self.anchors = anchors
         self.reject_anchors = reject_anchors
         self.safe = safe
         self.loaded_by_partition: Counter[str] = Counter()  # ISO day -> rows loaded
+        self.reject_room = max_reject_rows  # reject rows this file may still store
+        self.rejects_not_stored = 0
         self._columns = ", ".join(RECORD_COLUMNS + ANCHOR_COLUMNS)
         if safe:
             cur.execute(_STAGE_DDL)
@@ -196,10 +206,13 @@ class _Writer:
                 self._write_safe(chunk)
             else:
                 self._write_fast(chunk)
-        if chunk.rejects:
+        rejects = chunk.rejects[: max(self.reject_room, 0)]
+        self.rejects_not_stored += len(chunk.rejects) - len(rejects)
+        self.reject_room -= len(rejects)
+        if rejects:
             anchors = self.reject_anchors
             with self.cur.copy(f"copy ops.ingest_rejects ({', '.join(_REJECT_COLUMNS)}) from stdin") as copy:
-                for reject in chunk.rejects:
+                for reject in rejects:
                     copy.write_row(anchors[:5] + reject + anchors[5:])
 
     def _write_fast(self, chunk: _Chunk) -> None:
@@ -372,7 +385,7 @@ def _ingest_file(
             # what it actually reads, so a file changed in between is caught before anything commits.
             anchors = (gate.manifest_id, gate.batch_id, run_id, asset.source_id, asset.sha256, trace_id, ingested_text)
             reject_anchors = (run_id, gate.manifest_id, asset.source_id, str(asset.path), asset.sha256, ingested_text)
-            writer = _Writer(cur, anchors, reject_anchors, safe)
+            writer = _Writer(cur, anchors, reject_anchors, safe, settings.max_reject_rows)
             stored = {day.isoformat() for (day,) in cur.execute(_STORED_PARTITIONS)}
             scan = _scan_file(asset.path, parser, settings.max_line_bytes, writer, stored, pool)
             if scan.sha256 != asset.sha256:
@@ -384,8 +397,8 @@ def _ingest_file(
                 """
                 insert into ops.ingest_ledger (run_id, manifest_id, batch_id, source_id, source_path,
                     source_fingerprint, size_bytes, lines_read, loaded, duplicates, rejected,
-                    rejected_by_reason, touched_partitions, trace_id, started_at, finished_at)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::date[], %s, %s, %s)
+                    rejected_by_reason, rejects_not_stored, touched_partitions, trace_id, started_at, finished_at)
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::date[], %s, %s, %s)
                 """,
                 (
                     run_id,
@@ -400,6 +413,7 @@ def _ingest_file(
                     scan.valid - loaded,
                     rejected,
                     json.dumps(dict(scan.reasons)),
+                    writer.rejects_not_stored,
                     touched,
                     trace_id,
                     started,
@@ -440,6 +454,7 @@ def _ingest_file(
             result.duplicates = scan.valid - loaded
             result.rejected = rejected
             result.rejected_by_reason = dict(sorted(scan.reasons.items()))
+            result.rejects_not_stored = writer.rejects_not_stored
             result.touched_partitions = touched
             result.write_path = "conflict_safe" if safe else "direct"
             if dry_run:

@@ -440,3 +440,20 @@ def test_degenerate_files_are_accounted(
     (f,) = _ingest(empty_db, write_source(tmp_path, "odd.jsonl", content)).files
     assert (f.status, (f.lines_read, f.loaded, f.rejected)) == ("loaded", expected)
     assert f.size_bytes == len(content)
+
+
+def test_rejects_over_the_cap_are_counted_not_stored(empty_db: str, tmp_path: Path) -> None:
+    """WEEK06_MAX_REJECT_ROWS: the first N rejected lines of a file are kept as rows, the rest only
+    counted; the ledger still balances (rejected = kept rows + rejects_not_stored)."""
+    from dataclasses import replace
+
+    content = jsonl(ticket(1), *[b"{bad"] * 6, b"", ticket(2), b"[1]")
+    settings = replace(Settings.from_env(), max_reject_rows=3)
+    result = ingest_manifest(empty_db, write_source(tmp_path, "capped.jsonl", content), settings=settings)
+    (f,) = result.files
+    assert (f.lines_read, f.loaded, f.rejected, f.rejects_not_stored) == (10, 2, 8, 5)
+    assert f.rejected_by_reason == {"blank_line": 1, "malformed_json": 6, "not_an_object": 1}
+    with connect(empty_db) as conn:
+        kept = [n for (n,) in conn.execute("select line_number from ops.ingest_rejects order by 1")]
+        ledger = conn.execute("select rejected, rejects_not_stored from ops.ingest_ledger").fetchone()
+    assert kept == [2, 3, 4] and ledger == (8, 5)
