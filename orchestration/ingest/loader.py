@@ -326,8 +326,9 @@ def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, st
     suffix = "\t" + "\t".join(copy_field(value) for value in writer.anchors) + "\n"
     with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writing:
         in_flight: Future[None] | None = None
+        parsing = _parsed(read_chunks(handle, limit, digest), parser, limit, suffix, pool)
         try:
-            for parsed in _parsed(read_chunks(handle, limit, digest), parser, limit, suffix, pool):
+            for parsed in parsing:
                 chunk = _sort_rows(parsed, seen, stored)
                 scan.lines += parsed.lines
                 scan.valid += parsed.valid
@@ -339,6 +340,9 @@ def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, st
                     in_flight.result()  # one chunk being written, the next ones being parsed
                 in_flight = writing.submit(writer.write, chunk)
         finally:
+            # Stop the parsing now, not when the exception's traceback is freed: a redo of this
+            # file on the conflict-safe path must find the parse pool idle.
+            parsing.close()
             if in_flight is not None:
                 in_flight.result()
         scan.size = handle.tell()

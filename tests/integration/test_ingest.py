@@ -275,15 +275,24 @@ def test_duplicates_across_chunks_and_runs_are_found(
     assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 12_001
 
 
-def test_concurrent_writer_of_the_same_records_is_survived(empty_db: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 1], ids=["in_process", "parse_workers"])
+def test_concurrent_writer_of_the_same_records_is_survived(
+    empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
     """Another transaction inserts one of our records while our COPY runs: the unique index stops
-    the COPY, the file is redone on the conflict-safe path, and the record counts as a duplicate."""
+    the COPY, the file is redone on the conflict-safe path, and the record counts as a duplicate.
+    On the parse-worker path the redo needs workers again (the aborted pass stopped them)."""
+    from orchestration.ingest import chunks, loader
     from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, TicketVersion
     from orchestration.partitions import partition_bounds
 
+    monkeypatch.setenv("WEEK06_INGEST_WORKERS", str(workers))
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 64 * 1024)  # many chunks: the conflict comes mid-file
+
     records = [ticket(n) for n in range(1, 2001)]
     manifest = write_source(tmp_path, "race.jsonl", jsonl(*records))
-    version = RecordParser(*partition_bounds(Settings.from_env())).parse(1, json.dumps(records[1500]).encode())
+    version = RecordParser(*partition_bounds(Settings.from_env())).parse(1, json.dumps(records[200]).encode())
     assert isinstance(version, TicketVersion)
     other = connect(empty_db)
     columns = ", ".join(RECORD_COLUMNS)
