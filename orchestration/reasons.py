@@ -111,6 +111,14 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("database_error", "ingest", "The database refused the file's transaction: nothing of it is kept."),
     _code("ingest_worker_failed", "ingest", "A parse worker process ended or failed mid-file: nothing of it is kept."),
     _code("database_unreachable", "database", "The database cannot be reached (exit code 3)."),
+    _code(
+        "database_connection_lost",
+        "ingest,cli",
+        "The connection to the database broke mid-run (server restarted, backend terminated): nothing of the "
+        "unfinished file is kept; exit code 3, rerun once the database is back.",
+    ),
+    _code("folder_not_writable", "cli", "WEEK06_REPORT_DIR or DAGSTER_HOME cannot be written (exit code 3)."),
+    _code("interrupted", "cli", "Stopped by Ctrl-C: an unfinished file's transaction is rolled back (exit code 130)."),
     # -- run evidence: checks of a partition
     _code("no_manifest_for_partition", "evidence", "No manifest covers the partition."),
     _code("ledger_missing", "evidence", "A loadable file of the partition's manifests has no ingest ledger row."),

@@ -127,7 +127,7 @@ comment on column ops.ingest_state.updated_at is 'When this row was last written
 comment on table ops.ingest_ledger is
     'One row per (run, source file) that committed. Always lines_read = loaded + duplicates + rejected.';
 comment on column ops.ingest_ledger.rejects_not_stored is
-    'Rejected lines over WEEK06_MAX_REJECT_ROWS: counted in rejected and rejected_by_reason, no row in ops.ingest_rejects.';
+    'Rejected lines over WEEK06_MAX_REJECT_ROWS: counted in rejected and rejected_by_reason, not kept as rows.';
 comment on table ops.ingest_rejects is
     'Rejected lines (the first WEEK06_MAX_REJECT_ROWS of a file): number, reason codes, detail, a bounded excerpt.';
 comment on table raw.ticket_events is

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ class JobOutcome:
     run_id: str
     success: bool
     failed_steps: list[str]
+    errors: list[str] = field(default_factory=list)  # the failed steps' error messages
 
 
 def run_started_at(instance: DagsterInstance, run_id: str) -> datetime:
@@ -65,5 +66,18 @@ def run_partitions(
         raise_on_error=False,
         **options,
     )
-    failed = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
-    return JobOutcome(result.run_id, result.success, failed)
+    failures = [e for e in result.all_events if e.is_step_failure and e.step_key]
+    errors = []
+    for event in failures:
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None:
+            errors.append(str(error.message) + "".join(f"\n{c.message}" for c in _causes(error)))
+    return JobOutcome(result.run_id, result.success, [str(e.step_key) for e in failures], errors)
+
+
+def _causes(error: Any) -> list[Any]:
+    found = []
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+        found.append(error)
+    return found

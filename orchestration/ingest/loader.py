@@ -35,6 +35,10 @@ PARALLEL_MIN_BYTES = 16 << 20  # smaller files are parsed in-process: starting w
 ANCHOR_COLUMNS = ("manifest_id", "batch_id", "run_id", "source_id", "source_fingerprint", "trace_id", "ingested_at")
 
 
+# The connection broke mid-run: an environment failure (exit code 3), not a verdict on the file.
+CONNECTION_LOST = "database_connection_lost"
+
+
 class FileChanged(Exception):
     reason_code = "file_changed_during_ingest"
 
@@ -99,6 +103,10 @@ class IngestResult:
     @property
     def touched_partitions(self) -> list[str]:
         return sorted({p for f in self.files for p in f.touched_partitions})
+
+    @property
+    def connection_lost(self) -> bool:
+        return any(r["code"] == CONNECTION_LOST for f in self.files for r in f.reasons)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -488,6 +496,8 @@ def _ingest_file(
     except OSError as exc:
         return _failed(result, "file_unreadable", f"{display_path(asset.path)}: {exc.strerror or exc}")
     except psycopg.Error as exc:
+        if conn.broken or conn.closed:  # the server went away (restarted, backend terminated)
+            return _failed(result, CONNECTION_LOST, f"the connection was lost: {redact(str(exc)).strip()[:300]}")
         return _failed(result, "database_error", redact(str(exc)).strip()[:500])
     return result
 
@@ -529,6 +539,15 @@ def ingest_gated(
                     refused = FileResult(asset.source_id, asset.location, "refused", asset.sha256, asset.size_bytes)
                     refused.reasons = [r.to_dict() for r in asset.reasons]
                     files.append(refused)
+                    continue
+                if conn.broken or conn.closed:  # lost on an earlier file: the rest are not tried
+                    files.append(
+                        _failed(
+                            FileResult(asset.source_id, asset.location, "failed", asset.sha256, asset.size_bytes),
+                            CONNECTION_LOST,
+                            "not attempted: the connection to the database was lost on an earlier file",
+                        )
+                    )
                     continue
                 use_pool = pool if (asset.size_bytes or 0) >= PARALLEL_MIN_BYTES else None
                 files.append(

@@ -47,7 +47,10 @@ def test_two_sources_with_the_same_records(
     ]
     settings = replace(Settings.from_env(), ingest_workers=workers)
     results = _in_threads(
-        *(lambda m=m: loader.ingest_manifest(empty_db, m, settings=settings, source_root=m.parent.parent) for m in manifests)
+        *(
+            lambda m=m: loader.ingest_manifest(empty_db, m, settings=settings, source_root=m.parent.parent)
+            for m in manifests
+        )
     )
     files = [r.files[0] for r in results if not isinstance(r, BaseException)]
     assert len(files) == 2, results
