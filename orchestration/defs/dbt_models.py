@@ -35,7 +35,7 @@ def week06_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, facto
     except FileNotFoundError:
         # dbt stopped before running anything (e.g. a compilation error): the evidence step
         # then finds no results and holds the partition downstream.
-        context.log.error("dbt produced no run_results.json; see the dbt log above")
+        context.log.error(f"dbt produced no run_results.json; see the dbt log above ({invocation.get_error()})")
     else:
         save_run_results(factory.settings().report_dir, context.run_id, run_results)
     prune_invocation_dirs()

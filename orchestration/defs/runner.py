@@ -21,7 +21,7 @@ class JobOutcome:
     run_id: str
     success: bool
     failed_steps: list[str]
-    errors: list[str] = field(default_factory=list)  # the failed steps' error messages
+    errors: list[str] = field(default_factory=list)  # failed steps' messages and errors the steps logged
 
 
 def run_started_at(instance: DagsterInstance, run_id: str) -> datetime:
@@ -60,9 +60,10 @@ def run_partitions(
                 ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
             }
         }
+    instance = instance or instance_for(settings)
     result = job.execute_in_process(
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        instance=instance or instance_for(settings),
+        instance=instance,
         raise_on_error=False,
         **options,
     )
@@ -72,6 +73,8 @@ def run_partitions(
         error = getattr(event.event_specific_data, "error", None)
         if error is not None:
             errors.append(str(error.message) + "".join(f"\n{c.message}" for c in _causes(error)))
+    # Errors the steps logged without failing (dbt stopped early, a file of the ingest failed).
+    errors += [e.user_message for e in instance.all_logs(result.run_id) if e.level >= 40 and not e.is_dagster_event]
     return JobOutcome(result.run_id, result.success, [str(e.step_key) for e in failures], errors)
 
 
