@@ -33,10 +33,20 @@ def _code(code: str, where: str, sentence: str, pattern: str | None = None) -> R
 REASON_CODES: tuple[ReasonCode, ...] = (
     # -- the manifest itself (gate; `data-factory gate|ingest` exit 2, the manifest_gate asset fails)
     _code("manifest_missing", "gate", "No manifest exists at the given path."),
-    _code("manifest_unreadable", "gate", "The manifest path exists but cannot be read (a folder, no permission)."),
+    _code(
+        "manifest_unreadable",
+        "gate",
+        "The manifest path exists but cannot be read (a folder, FIFO or device, no permission, over 16 MiB).",
+    ),
     _code("manifest_undecodable", "gate", "The manifest is not UTF-8 text."),
     _code("manifest_malformed_json", "gate", "The manifest is not valid JSON."),
-    _code("manifest_invalid", "gate", "The manifest is not a JSON object satisfying source_manifest_v1."),
+    _code(
+        "manifest_invalid",
+        "gate",
+        "The manifest is not a JSON object satisfying source_manifest_v1, or a string of it cannot be stored "
+        "(U+0000, a lone surrogate).",
+    ),
+    _code("manifest_duplicate_key", "gate", "An object of the manifest names the same key twice (ambiguous)."),
     # -- the course's business rules: every asset of the manifest is rejected
     _code("duplicate_source_id", "gate", "Two assets of the manifest declare the same source_id."),
     _code(
