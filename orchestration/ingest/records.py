@@ -86,6 +86,13 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def code_field(name: str) -> str:
+    """A field name from a line as it may appear inside a reason code: short, printable (control,
+    format and unpaired surrogate characters written as `\\uXXXX`), so codes stay one clean token."""
+    text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in name[:FIELD_NAME_CHARS])
+    return text[:FIELD_NAME_CHARS]
+
+
 def _violation_code(error: ValidationError, record: dict[str, Any]) -> str:
     """`contract_<rule>:<field>`: the JSON Schema keyword that failed and the top-level field it concerns."""
     rule = _snake(str(error.validator))
@@ -99,7 +106,7 @@ def _violation_code(error: ValidationError, record: dict[str, Any]) -> str:
     else:
         field = str(error.absolute_path[0]) if error.absolute_path else "(record)"
     # A field name comes from the line (an unexpected key): it is made storable and kept short.
-    return f"contract_{rule}:{storable(field[:FIELD_NAME_CHARS])[:FIELD_NAME_CHARS]}"
+    return f"contract_{rule}:{code_field(field)}"
 
 
 def contract_rejection_codes(record: dict[str, Any], limit: int = 5) -> tuple[tuple[str, ...], str]:
