@@ -30,3 +30,19 @@ def table_state(url: str) -> tuple[Any, ...]:
         rejects = conn.execute(_REJECTS).fetchall()
         state = conn.execute(_STATE).fetchall()
     return tuple(raw or ()), ledger, rejects, state
+
+
+def modelled_state(url: str, first: str, last: str) -> tuple[Any, ...]:
+    """What dbt built for the days first..last: silver rows (count and checksum) and the gold KPIs."""
+    with connect(url) as conn:
+        silver = conn.execute(
+            "select count(*), md5(coalesce(string_agg(t::text, ',' order by t::text), ''))"
+            " from silver.ticket_fact t where partition_date between %s and %s",
+            (first, last),
+        ).fetchone()
+        gold = conn.execute(
+            "select md5(coalesce(string_agg(k::text, ',' order by k::text), ''))"
+            " from gold.support_kpi_daily k where partition_date between %s and %s",
+            (first, last),
+        ).fetchone()
+    return tuple(silver or ()), tuple(gold or ())

@@ -58,7 +58,11 @@ def test_ingest_json_when_the_database_is_unreachable(tmp_path: Path, monkeypatc
 
 @pytest.mark.parametrize("variable", ["WEEK06_REPORT_DIR", "DAGSTER_HOME"])
 def test_run_with_an_unwritable_folder_exits_3(
-    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, variable: str  # type: ignore[no-untyped-def]
+    pg_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+    variable: str,  # type: ignore[no-untyped-def]
 ) -> None:
     """A folder that cannot be created or written (here: below a regular file, which stops root
     too) is an environment failure found before the run starts: exit 3, reason code, JSON."""
