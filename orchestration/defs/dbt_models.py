@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.config import Settings
+from orchestration.db.locks import dbt_build_lock
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
 from orchestration.evidence.report import save_run_results
@@ -28,8 +29,10 @@ def week06_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, facto
     first, last = partition_range(context)
     # raise_on_error=False: a failing test must still leave evidence behind; the evidence step
     # reads the results and holds downstream.
-    invocation = dbt.cli(["build", "--vars", vars_arg(first, last)], context=context, raise_on_error=False)
-    yield from invocation.stream()
+    # One dbt build at a time per database: concurrent runs wait here instead of racing.
+    with dbt_build_lock(factory.database_url()):
+        invocation = dbt.cli(["build", "--vars", vars_arg(first, last)], context=context, raise_on_error=False)
+        yield from invocation.stream()
     try:
         run_results = invocation.get_artifact("run_results.json")
     except FileNotFoundError:

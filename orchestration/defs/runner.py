@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -74,7 +75,11 @@ def run_partitions(
         if error is not None:
             errors.append(str(error.message) + "".join(f"\n{c.message}" for c in _causes(error)))
     # Errors the steps logged without failing (dbt stopped early, a file of the ingest failed).
-    errors += [e.user_message for e in instance.all_logs(result.run_id) if e.level >= 40 and not e.is_dagster_event]
+    errors += [
+        e.user_message
+        for e in instance.all_logs(result.run_id)
+        if not e.is_dagster_event and isinstance(e.level, int) and e.level >= logging.ERROR
+    ]
     return JobOutcome(result.run_id, result.success, [str(e.step_key) for e in failures], errors)
 
 

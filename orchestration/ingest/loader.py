@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -283,7 +283,9 @@ class _FileScan:
     cursor_value: datetime | None = None
 
 
-def _parsed(chunks: Iterator[Chunk], parser: RecordParser, limit: int, suffix: str, pool: Any) -> Iterator[ParsedChunk]:
+def _parsed(
+    chunks: Iterator[Chunk], parser: RecordParser, limit: int, suffix: str, pool: Any
+) -> Generator[ParsedChunk, None, None]:
     """Parse chunks in order: in the worker processes when there is a pool (at most PREFETCH_CHUNKS
     ahead of the writer, so memory stays bounded), else in this process."""
     if pool is None:

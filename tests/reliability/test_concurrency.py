@@ -90,9 +90,11 @@ def test_four_simultaneous_ingests_of_one_manifest(empty_db: str, tmp_path: Path
 def test_simultaneous_runs_of_a_partition_and_an_overlapping_range(pg_url: str) -> None:
     """`run --partition D` and `run --start D-1 --end D` at the same time: both end as a single
     run would (exit 0, nothing held), and a sequential run afterwards changes nothing."""
+    from orchestration.db.schema import ensure_schema
     from tests.reliability.state import modelled_state
 
     with connect(pg_url) as conn:
+        ensure_schema(conn)
         conn.execute("truncate raw.ticket_events, ops.ingest_ledger, ops.ingest_rejects, ops.ingest_state")
         conn.execute("drop schema if exists staging, silver, gold cascade")
         conn.commit()
