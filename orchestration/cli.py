@@ -381,8 +381,10 @@ def _raise_if_database_was_lost(url: str, settings: Settings, outcome: Any) -> N
         with connect(url, connect_timeout=5):
             pass
     except DatabaseUnreachable as exc:
-        raise EnvironmentProblem("database_unreachable", f"the database went away during run {outcome.run_id}: "
-                                 f"{str(exc).removeprefix('database_unreachable: ')}") from None
+        raise EnvironmentProblem(
+            "database_unreachable",
+            f"the database went away during run {outcome.run_id}: {str(exc).removeprefix('database_unreachable: ')}",
+        ) from None
     messages = list(getattr(outcome, "errors", []))
     run_results = load_run_results(settings.report_dir, outcome.run_id) or {}
     messages += [str(r.get("message") or "") for r in run_results.get("results", []) if r.get("status") == "error"]
