@@ -1,7 +1,9 @@
 """`data-factory`: the command line over the core. Logs go to stderr.
 
 Exit codes: 0 success; 1 completed but something was refused or a check failed; 2 bad
-invocation or unreadable manifest; 3 environment problem (database unreachable).
+invocation or unreadable manifest; 3 environment problem (database unreachable or lost mid-run,
+a folder that cannot be written); 130 interrupted (Ctrl-C). Under `--json` every command prints
+exactly one JSON document on stdout, whatever its exit code.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import contextlib
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -19,12 +22,21 @@ from typing import Any
 
 from orchestration.config import Settings
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_ENV, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 log = logging.getLogger("data_factory")
+_emitted = False  # whether this command printed its JSON document already
 
 
 class UsageError(Exception):
     pass
+
+
+class EnvironmentProblem(Exception):
+    """The machine, not the input: a folder that cannot be written, a database lost (exit code 3)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
 
 
 def _day(text: str) -> date:
@@ -45,10 +57,29 @@ def _rate(text: str) -> float:
 
 
 def _emit(document: Any, as_json: bool, human: Callable[[], None]) -> None:
+    global _emitted
     if as_json:
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+        sys.stdout.flush()
+        _emitted = True
     else:
         human()
+
+
+def _require_writable(path: Path, name: str) -> None:
+    """Fail before any work when a folder the run writes to cannot be written."""
+    import tempfile
+
+    from orchestration.fileio import display_path
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise EnvironmentProblem(
+            "folder_not_writable", f"{name} ({display_path(path)}) cannot be written: {exc.strerror or exc}"
+        ) from None
 
 
 # ---------------------------------------------------------------- db
@@ -202,9 +233,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             f"rejected {t['rejected']}; touched partitions: {', '.join(document['touched_partitions']) or '-'}"
         )
 
+    if result.connection_lost:
+        document["exit_code"] = EXIT_ENV
     _emit(document, args.json, human)
-    if result.status == "failed":
-        return EXIT_REFUSED
+    if result.connection_lost:
+        return EXIT_ENV
     return EXIT_OK if result.status == "success" else EXIT_REFUSED
 
 
@@ -308,6 +341,8 @@ def _run_job(settings: Settings, first: date, last: date) -> tuple[Any, list[dic
     url = embedded.database_url(settings)
     with connect(url):  # unreachable -> exit 3 before any run starts
         pass
+    _require_writable(settings.report_dir, "WEEK06_REPORT_DIR")
+    _require_writable(settings.dagster_home, "DAGSTER_HOME")
     verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
     if not verbose:
         logging.getLogger("dagster").setLevel(logging.WARNING)
@@ -315,6 +350,7 @@ def _run_job(settings: Settings, first: date, last: date) -> tuple[Any, list[dic
     # dbt's own log lines are echoed on stdout; stdout belongs to the result (--json, the table).
     with contextlib.redirect_stdout(sys.stderr):
         outcome = run_partitions(first, last, log_level="DEBUG" if verbose else "WARNING")
+    _raise_if_database_was_lost(url, settings, outcome)
     ensure_evidence(
         url,
         settings,
@@ -329,6 +365,40 @@ def _run_job(settings: Settings, first: date, last: date) -> tuple[Any, list[dic
     return outcome, rows
 
 
+# How a lost server shows in dbt's and psycopg's messages (restart, terminated backend, shutdown).
+_CONNECTION_LOST = re.compile(
+    r"database_connection_lost|database_unreachable|terminating connection|server closed the connection"
+    r"|connection already closed|connection (?:to server .*)?(?:was lost|failed)|could not connect to server"
+    r"|the database system is (?:shutting down|starting up|in recovery mode)|SSL connection has been closed",
+    re.I,
+)
+
+
+def _raise_if_database_was_lost(url: str, settings: Settings, outcome: Any) -> None:
+    """A run whose database went away failed because of the environment, not the data: exit 3,
+    whatever dbt's tests then reported (a test that could not run looks like a failed test)."""
+    from orchestration.db.connection import DatabaseUnreachable, connect, redact
+    from orchestration.evidence.report import load_run_results
+
+    try:
+        with connect(url, connect_timeout=5):
+            pass
+    except DatabaseUnreachable as exc:
+        raise EnvironmentProblem(
+            "database_unreachable",
+            f"the database went away during run {outcome.run_id}: {str(exc).removeprefix('database_unreachable: ')}",
+        ) from None
+    messages = list(getattr(outcome, "errors", []))
+    run_results = load_run_results(settings.report_dir, outcome.run_id) or {}
+    messages += [str(r.get("message") or "") for r in run_results.get("results", []) if r.get("status") == "error"]
+    lost = next((m for m in messages if _CONNECTION_LOST.search(m)), None)
+    if lost is not None:
+        raise EnvironmentProblem(
+            "database_connection_lost",
+            f"the connection to the database broke during run {outcome.run_id}: {redact(lost).strip()[:300]}",
+        )
+
+
 def _run_exit(outcome: Any, rows: list[dict[str, Any]]) -> int:
     if not outcome.success or any(r["downstream_decision"] in (None, "hold_downstream") for r in rows):
         return EXIT_REFUSED
@@ -339,19 +409,26 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     first, last = _partition_args(args)
     _check_range(settings, first, last)
     outcome, rows = _run_job(settings, first, last)
+    code = _run_exit(outcome, rows)
+    held = [r["partition_key"] for r in rows if r["downstream_decision"] in (None, "hold_downstream")]
     document = {
         "run_id": outcome.run_id,
-        "success": outcome.success,
+        # The command's verdict: the job ran and every partition may go downstream (exit code 0).
+        "success": code == EXIT_OK,
+        "exit_code": code,
+        "job_success": outcome.success,
         "failed_steps": outcome.failed_steps,
+        "held_partitions": held,
         "partitions": rows,
     }
 
     def human() -> None:
-        print(f"run {outcome.run_id}: {'succeeded' if outcome.success else 'FAILED ' + str(outcome.failed_steps)}")
+        verdict = "succeeded" if outcome.success else "FAILED " + str(outcome.failed_steps)
+        print(f"run {outcome.run_id}: {verdict}" + (f"; held downstream: {', '.join(held)}" if held else ""))
         _print_table(rows)
 
     _emit(document, args.json, human)
-    return _run_exit(outcome, rows)
+    return code
 
 
 def cmd_evidence(args: argparse.Namespace, settings: Settings) -> int:
@@ -527,7 +604,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(args: argparse.Namespace, exit_code: int, code: str, message: str) -> int:
+    """Say why on stderr; under --json also print the command's one document, if not printed yet."""
+    print(f"data-factory: {message if message.startswith(code) else f'{code}: {message}'}", file=sys.stderr)
+    if getattr(args, "json", False) and not _emitted:
+        document = {
+            "command": args.command,
+            "status": "interrupted" if exit_code == EXIT_INTERRUPTED else "error",
+            "exit_code": exit_code,
+            "reason_code": code,
+            "message": message,
+        }
+        if args.command == "run":
+            document["success"] = False
+        _emit(document, True, lambda: None)
+    return exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    global _emitted
+    _emitted = False
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before the command started or while it was cleaning up
+        print("data-factory: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    import errno
+
+    import psycopg
+
     from orchestration.contracts import ContractViolation
     from orchestration.db.connection import DatabaseUnreachable, redact
     from orchestration.gate.manifest_gate import ManifestUnreadable
@@ -542,21 +650,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return int(args.func(args, settings))
+    except KeyboardInterrupt:
+        return _fail(args, EXIT_INTERRUPTED, "interrupted", "stopped before the end; unfinished work was rolled back")
     except UsageError as exc:
-        print(f"data-factory: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        text = str(exc)
+        code = text.split(":", 1)[0] if text.startswith("partition_out_of_range:") else "invalid_argument"
+        return _fail(args, EXIT_USAGE, code, text)
     except ManifestUnreadable as exc:
-        print(f"data-factory: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(args, EXIT_USAGE, exc.code, str(exc))
     except ContractViolation as exc:  # our own output broke its contract: refuse to show it
-        print(f"data-factory: {redact(str(exc))}", file=sys.stderr)
-        return EXIT_REFUSED
+        return _fail(args, EXIT_REFUSED, getattr(exc, "code", "evidence_invalid"), redact(str(exc)))
     except ValueError as exc:
-        print(f"data-factory: invalid_argument: {redact(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(args, EXIT_USAGE, "invalid_argument", redact(str(exc)))
     except DatabaseUnreachable as exc:
-        print(f"data-factory: {redact(str(exc))}", file=sys.stderr)
-        return EXIT_ENV
+        return _fail(args, EXIT_ENV, "database_unreachable", redact(str(exc)))
+    except EnvironmentProblem as exc:
+        return _fail(args, EXIT_ENV, exc.code, redact(str(exc)))
+    except psycopg.OperationalError as exc:  # the server went away between two statements
+        return _fail(args, EXIT_ENV, "database_connection_lost", redact(str(exc)).strip())
+    except OSError as exc:
+        writable = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
+        code = "folder_not_writable" if writable else "file_unreadable"
+        return _fail(args, EXIT_ENV, code, redact(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")))
 
 
 if __name__ == "__main__":

@@ -114,6 +114,9 @@ class Settings:
     max_line_bytes: int = field(default=1_048_576)
     # Processes that parse big files beside the one that writes; 0 parses in-process.
     ingest_workers: int = field(default=1)
+    # Rejected lines of one file kept as rows of ops.ingest_rejects; the rest are only counted
+    # (ledger: rejected, rejected_by_reason, rejects_not_stored).
+    max_reject_rows: int = field(default=10_000)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -146,4 +149,5 @@ class Settings:
             dbt_docs_url=(env.get("DBT_DOCS_URL") or "http://127.0.0.1:8080").rstrip("/"),
             max_line_bytes=int(env.get("WEEK06_MAX_LINE_BYTES") or 1_048_576),
             ingest_workers=int(env.get("WEEK06_INGEST_WORKERS") or _default_ingest_workers()),
+            max_reject_rows=int(env.get("WEEK06_MAX_REJECT_ROWS") or 10_000),
         )

@@ -34,10 +34,20 @@ def _code(code: str, where: str, sentence: str, pattern: str | None = None) -> R
 REASON_CODES: tuple[ReasonCode, ...] = (
     # -- the manifest itself (gate; `data-factory gate|ingest` exit 2, the manifest_gate asset fails)
     _code("manifest_missing", "gate", "No manifest exists at the given path."),
-    _code("manifest_unreadable", "gate", "The manifest path exists but cannot be read (a folder, no permission)."),
+    _code(
+        "manifest_unreadable",
+        "gate",
+        "The manifest path exists but cannot be read (a folder, FIFO or device, no permission, over 16 MiB).",
+    ),
     _code("manifest_undecodable", "gate", "The manifest is not UTF-8 text."),
     _code("manifest_malformed_json", "gate", "The manifest is not valid JSON."),
-    _code("manifest_invalid", "gate", "The manifest is not a JSON object satisfying source_manifest_v1."),
+    _code(
+        "manifest_invalid",
+        "gate",
+        "The manifest is not a JSON object satisfying source_manifest_v1, or a string of it cannot be stored "
+        "(U+0000, a lone surrogate).",
+    ),
+    _code("manifest_duplicate_key", "gate", "An object of the manifest names the same key twice (ambiguous)."),
     # -- the course's business rules: every asset of the manifest is rejected
     _code("duplicate_source_id", "gate", "Two assets of the manifest declare the same source_id."),
     _code(
@@ -89,6 +99,11 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("malformed_json", "ingest", "The line is not valid JSON."),
     _code("not_an_object", "ingest", "The line is JSON but not an object."),
     _code(
+        "duplicate_key",
+        "ingest",
+        "An object of the line names the same key twice: its meaning and fingerprint would be ambiguous.",
+    ),
+    _code(
         "contract_<rule>:<field>",
         "ingest",
         "The record breaks ticket_v1: <rule> is the JSON Schema keyword in snake_case (required, enum, type, "
@@ -111,6 +126,14 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("database_error", "ingest", "The database refused the file's transaction: nothing of it is kept."),
     _code("ingest_worker_failed", "ingest", "A parse worker process ended or failed mid-file: nothing of it is kept."),
     _code("database_unreachable", "database", "The database cannot be reached (exit code 3)."),
+    _code(
+        "database_connection_lost",
+        "ingest,cli",
+        "The connection to the database broke mid-run (server restarted, backend terminated): nothing of the "
+        "unfinished file is kept; exit code 3, rerun once the database is back.",
+    ),
+    _code("folder_not_writable", "cli", "WEEK06_REPORT_DIR or DAGSTER_HOME cannot be written (exit code 3)."),
+    _code("interrupted", "cli", "Stopped by Ctrl-C: an unfinished file's transaction is rolled back (exit code 130)."),
     # -- run evidence: the course's five checks on the raw asset (judged per partition from the database)
     _code(
         "structured_manifest_missing_or_empty",

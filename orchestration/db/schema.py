@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
-SCHEMA_VERSION = 4  # 2: no ticket_id index on raw; 3: table and column comments; 4: payload out of line
+# 2: no ticket_id index on raw; 3: table and column comments; 4: payload out of line;
+# 5: ledger.rejects_not_stored (rejected lines counted but not kept, over WEEK06_MAX_REJECT_ROWS)
+SCHEMA_VERSION = 5
 
 DDL = """
 create schema if not exists raw;
@@ -70,6 +72,7 @@ create table if not exists ops.ingest_ledger (
     constraint ingest_ledger_balanced check (lines_read = loaded + duplicates + rejected),
     constraint ingest_ledger_run_source_key unique (run_id, source_id, source_fingerprint)
 );
+alter table ops.ingest_ledger add column if not exists rejects_not_stored integer not null default 0;
 create index if not exists ingest_ledger_source_idx
     on ops.ingest_ledger (source_id, source_fingerprint);
 
@@ -123,7 +126,10 @@ comment on column ops.ingest_state.last_batch_id is 'The batch_id of that manife
 comment on column ops.ingest_state.updated_at is 'When this row was last written.';
 comment on table ops.ingest_ledger is
     'One row per (run, source file) that committed. Always lines_read = loaded + duplicates + rejected.';
-comment on table ops.ingest_rejects is 'Every rejected line: its number, reason codes, detail and a bounded excerpt.';
+comment on column ops.ingest_ledger.rejects_not_stored is
+    'Rejected lines over WEEK06_MAX_REJECT_ROWS: counted in rejected and rejected_by_reason, not kept as rows.';
+comment on table ops.ingest_rejects is
+    'Rejected lines (the first WEEK06_MAX_REJECT_ROWS of a file): number, reason codes, detail, a bounded excerpt.';
 comment on table raw.ticket_events is
     'Bronze: each accepted ticket version once (unique record_fingerprint), with anchors of the run that loaded it.';
 """

@@ -7,6 +7,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetsDefinition, PartitionsDefinition
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.db.locks import dbt_build_lock
 from orchestration.defs.partitions import SINGLE_RUN, partition_range
 from orchestration.defs.resources import Week06PostgresResource
 from orchestration.defs.translator import FactoryDbtTranslator
@@ -33,18 +34,20 @@ def week06_dbt_models(
     # raise_on_error=False: a failing test must still leave evidence behind; the evidence step
     # reads the results and holds downstream. Unit tests check the models' logic, not the
     # partition's data: they run in CI (tests/e2e/test_dbt_models.py), not in every partition run.
-    invocation = dbt.cli(
-        ["build", "--exclude-resource-type", "unit_test", "--vars", vars_arg(first, last)],
-        context=context,
-        raise_on_error=False,
-    )
-    yield from invocation.stream()
+    # One dbt build at a time per database: concurrent runs wait here instead of racing.
+    with dbt_build_lock(week06_postgres.database_url()):
+        invocation = dbt.cli(
+            ["build", "--exclude-resource-type", "unit_test", "--vars", vars_arg(first, last)],
+            context=context,
+            raise_on_error=False,
+        )
+        yield from invocation.stream()
     try:
         run_results = invocation.get_artifact("run_results.json")
     except FileNotFoundError:
         # dbt stopped before running anything (e.g. a compilation error): the evidence step
         # then finds no results and holds the partition downstream.
-        context.log.error("dbt produced no run_results.json; see the dbt log above")
+        context.log.error(f"dbt produced no run_results.json; see the dbt log above ({invocation.get_error()})")
     else:
         save_run_results(week06_postgres.settings().report_dir, context.run_id, run_results)
     prune_invocation_dirs()

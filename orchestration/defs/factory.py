@@ -127,6 +127,9 @@ def raw_ticket_events_partitioned(
         context.log.warning(f"late updates landed in partitions outside this run: {stale}; replay them")
     for f in run["failed"]:
         context.log.error(f"ingest of {f.source_id} failed: {f.reasons}")
+    if "database_connection_lost" in run["reason_codes"]:
+        # The environment failed, not the data: downstream must not build on a partial load.
+        raise Failure(description="database_connection_lost: the database went away during the ingest; rerun")
     rows = partition_row_counts(url, first, last)
     check_results = fold_all(judge_raw_partitions(url, gate, first, last))
     return MaterializeResult(

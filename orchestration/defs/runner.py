@@ -6,7 +6,8 @@ else of orchestration.defs; an import-linter contract keeps it that way (see pyp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -24,6 +25,7 @@ class JobOutcome:
     run_id: str
     success: bool
     failed_steps: list[str]
+    errors: list[str] = field(default_factory=list)  # failed steps' messages and errors the steps logged
 
 
 def run_partitions(
@@ -42,14 +44,34 @@ def run_partitions(
                 ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
             }
         }
+    instance = instance or instance_for(settings)
     result = job.execute_in_process(
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        instance=instance or instance_for(settings),
+        instance=instance,
         raise_on_error=False,
         **options,
     )
-    failed = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
-    return JobOutcome(result.run_id, result.success, failed)
+    failures = [e for e in result.all_events if e.is_step_failure and e.step_key]
+    errors = []
+    for event in failures:
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None:
+            errors.append(str(error.message) + "".join(f"\n{c.message}" for c in _causes(error)))
+    # Errors the steps logged without failing (dbt stopped early, a file of the ingest failed).
+    errors += [
+        e.user_message
+        for e in instance.all_logs(result.run_id)
+        if not e.is_dagster_event and isinstance(e.level, int) and e.level >= logging.ERROR
+    ]
+    return JobOutcome(result.run_id, result.success, [str(e.step_key) for e in failures], errors)
+
+
+def _causes(error: Any) -> list[Any]:
+    found = []
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+        found.append(error)
+    return found
 
 
 def partition_run_history(first: date, last: date) -> dict[date, RunRecord]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -157,19 +159,69 @@ def unreadable_report(manifest_path: Path, error: ManifestUnreadable) -> dict[st
     return document
 
 
-def load_manifest(path: Path) -> dict[str, Any]:
-    """Read and schema-check a manifest, or raise ManifestUnreadable with a stable code."""
-    shown = display_path(path)
+MAX_MANIFEST_BYTES = 16 << 20  # a manifest lists files; anything bigger is not one
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return document
+
+
+def _unstorable(value: Any, key: str = "") -> str | None:
+    """The first string PostgreSQL could not store (U+0000, a lone surrogate), as `key`; a NUL in
+    source_url_or_path is left to the asset's own invalid_location."""
+    if isinstance(value, dict):
+        return next((found for k, v in value.items() if (found := _unstorable(v, k)) is not None), None)
+    if isinstance(value, list):
+        return next((found for v in value if (found := _unstorable(v, key)) is not None), None)
+    if isinstance(value, str):
+        if re.search("[\ud800-\udfff]", value) or ("\x00" in value and key != "source_url_or_path"):
+            return key or "(value)"
+    return None
+
+
+def _read_regular(path: Path, shown: str) -> bytes:
+    """The manifest's bytes; a FIFO, device or folder is refused without blocking on it."""
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ManifestUnreadable("manifest_missing", f"no manifest at {shown}") from None
     except OSError as exc:
         raise ManifestUnreadable("manifest_unreadable", f"cannot read {shown}: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MANIFEST_BYTES:
+        os.close(fd)
+        what = "is not a regular file" if not stat.S_ISREG(info.st_mode) else f"is over {MAX_MANIFEST_BYTES} bytes"
+        raise ManifestUnreadable("manifest_unreadable", f"{shown} {what}")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            return handle.read(MAX_MANIFEST_BYTES + 1)
+        except OSError as exc:
+            raise ManifestUnreadable("manifest_unreadable", f"cannot read {shown}: {exc.strerror or exc}") from None
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    """Read and schema-check a manifest, or raise ManifestUnreadable with a stable code."""
+    shown = display_path(path)
+    raw = _read_regular(path, shown)
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
     except UnicodeDecodeError:
         raise ManifestUnreadable("manifest_undecodable", f"{shown} is not UTF-8") from None
+    except _DuplicateKey as exc:
+        raise ManifestUnreadable(
+            "manifest_duplicate_key", f"{shown} names the key {str(exc)[:64]!r} twice in one object: ambiguous"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ManifestUnreadable(
             "manifest_malformed_json", f"{shown} is not JSON (line {exc.lineno}: {exc.msg})"
@@ -181,6 +233,11 @@ def load_manifest(path: Path) -> dict[str, Any]:
     problems = contracts.violations(contracts.SOURCE_MANIFEST, document)
     if problems:
         raise ManifestUnreadable("manifest_invalid", f"{shown} breaks source_manifest_v1: " + "; ".join(problems))
+    unstorable = _unstorable(document)
+    if unstorable is not None:
+        raise ManifestUnreadable(
+            "manifest_invalid", f"{shown}: {unstorable!r} holds U+0000 or a lone surrogate, which cannot be stored"
+        )
     return document
 
 

@@ -2,8 +2,9 @@
 
 The loader's process only reads blocks, hashes them and cuts them at newlines; parsing a chunk
 (in a worker process, or in-process for small files) does all the per-line work, so the loader
-stays free to feed PostgreSQL. Memory is bounded by the chunk size and the line limit, whatever
-the file holds.
+stays free to feed PostgreSQL. Memory is bounded by the chunk size (in bytes and in lines: a file
+of millions of one-byte lines gives as many rejects, each far bigger than its line) and the line
+limit, whatever the file holds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, BinaryIO
 from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, Rejection, TicketVersion, copy_text
 
 CHUNK_BYTES = 2 << 20  # a chunk holds about this many bytes of whole lines
+CHUNK_LINES = 8192  # ... and at most this many lines
 READ_BLOCK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 _PARTITION_INDEX = RECORD_COLUMNS.index("partition_date")
@@ -32,14 +34,18 @@ class Chunk:
     long_line: tuple[int, bytes] | None = None  # (its bytes in the file, its first bytes)
 
 
-def read_chunks(handle: BinaryIO, limit: int, digest: Any, chunk_bytes: int | None = None) -> Iterator[Chunk]:
-    """Cut the file into chunks of whole lines; every byte goes through `digest` exactly once.
+def read_chunks(
+    handle: BinaryIO, limit: int, digest: Any, chunk_bytes: int | None = None, chunk_lines: int | None = None
+) -> Iterator[Chunk]:
+    """Cut the file into chunks of whole lines (at most `chunk_lines` each); every byte goes
+    through `digest` exactly once.
 
     An unfinished line that grows past `limit` bytes (plus a carriage return) is never held
     whole: its bytes are counted and skipped up to its newline, and it comes as a chunk of its
     own (`long_line`). A leading byte-order mark is dropped.
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
+    chunk_lines = chunk_lines or CHUNK_LINES
     number = 1  # the number of the next line not yet handed out
     pieces: list[bytes] = []
     gathered = 0
@@ -84,10 +90,21 @@ def read_chunks(handle: BinaryIO, limit: int, digest: Any, chunk_bytes: int | No
         else:
             segment = pending + block[start : last + 1]
             pending = block[last + 1 :]
-            pieces.append(segment)
-            gathered += len(segment)
-            lines += segment.count(b"\n")
-            if gathered >= chunk_bytes:
+            count = segment.count(b"\n")
+            while lines + count > chunk_lines:  # many short lines: cut the segment after the line cap
+                cut = -1
+                for _ in range(chunk_lines - lines):
+                    cut = segment.find(b"\n", cut + 1)
+                pieces.append(segment[: cut + 1])
+                lines = chunk_lines
+                yield flush()
+                segment = segment[cut + 1 :]
+                count = segment.count(b"\n")
+            if segment:
+                pieces.append(segment)
+                gathered += len(segment)
+                lines += count
+            if gathered >= chunk_bytes or lines >= chunk_lines:
                 yield flush()
         if len(pending) > limit + 1:  # cannot end as a line within the limit
             if pieces:

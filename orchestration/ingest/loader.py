@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -35,6 +35,10 @@ PARALLEL_MIN_BYTES = 16 << 20  # smaller files are parsed in-process: starting w
 ANCHOR_COLUMNS = ("manifest_id", "batch_id", "run_id", "source_id", "source_fingerprint", "trace_id", "ingested_at")
 
 
+# The connection broke mid-run: an environment failure (exit code 3), not a verdict on the file.
+CONNECTION_LOST = "database_connection_lost"
+
+
 class FileChanged(Exception):
     reason_code = "file_changed_during_ingest"
 
@@ -55,6 +59,7 @@ class FileResult:
     duplicates: int = 0
     rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    rejects_not_stored: int = 0  # rejected lines over the per-file cap: counted, not kept as rows
     touched_partitions: list[str] = field(default_factory=list)
     reasons: list[dict[str, str]] = field(default_factory=list)
     previous_run_id: str | None = None
@@ -98,6 +103,10 @@ class IngestResult:
     @property
     def touched_partitions(self) -> list[str]:
         return sorted({p for f in self.files for p in f.touched_partitions})
+
+    @property
+    def connection_lost(self) -> bool:
+        return any(r["code"] == CONNECTION_LOST for f in self.files for r in f.reasons)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,12 +189,21 @@ class _Writer:
     and INSERT ... ON CONFLICT DO NOTHING.
     """
 
-    def __init__(self, cur: psycopg.Cursor, anchors: tuple[Any, ...], reject_anchors: tuple[Any, ...], safe: bool):
+    def __init__(
+        self,
+        cur: psycopg.Cursor,
+        anchors: tuple[Any, ...],
+        reject_anchors: tuple[Any, ...],
+        safe: bool,
+        max_reject_rows: int,
+    ):
         self.cur = cur
         self.anchors = anchors
         self.reject_anchors = reject_anchors
         self.safe = safe
         self.loaded_by_partition: Counter[str] = Counter()  # ISO day -> rows loaded
+        self.reject_room = max_reject_rows  # reject rows this file may still store
+        self.rejects_not_stored = 0
         self._columns = ", ".join(RECORD_COLUMNS + ANCHOR_COLUMNS)
         if safe:
             cur.execute(_STAGE_DDL)
@@ -196,10 +214,13 @@ class _Writer:
                 self._write_safe(chunk)
             else:
                 self._write_fast(chunk)
-        if chunk.rejects:
+        rejects = chunk.rejects[: max(self.reject_room, 0)]
+        self.rejects_not_stored += len(chunk.rejects) - len(rejects)
+        self.reject_room -= len(rejects)
+        if rejects:
             anchors = self.reject_anchors
             with self.cur.copy(f"copy ops.ingest_rejects ({', '.join(_REJECT_COLUMNS)}) from stdin") as copy:
-                for reject in chunk.rejects:
+                for reject in rejects:
                     copy.write_row(anchors[:5] + reject + anchors[5:])
 
     def _write_fast(self, chunk: _Chunk) -> None:
@@ -262,7 +283,9 @@ class _FileScan:
     cursor_value: datetime | None = None
 
 
-def _parsed(chunks: Iterator[Chunk], parser: RecordParser, limit: int, suffix: str, pool: Any) -> Iterator[ParsedChunk]:
+def _parsed(
+    chunks: Iterator[Chunk], parser: RecordParser, limit: int, suffix: str, pool: Any
+) -> Generator[ParsedChunk, None, None]:
     """Parse chunks in order: in the worker processes when there is a pool (at most PREFETCH_CHUNKS
     ahead of the writer, so memory stays bounded), else in this process."""
     if pool is None:
@@ -313,8 +336,9 @@ def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, st
     suffix = "\t" + "\t".join(copy_field(value) for value in writer.anchors) + "\n"
     with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writing:
         in_flight: Future[None] | None = None
+        parsing = _parsed(read_chunks(handle, limit, digest), parser, limit, suffix, pool)
         try:
-            for parsed in _parsed(read_chunks(handle, limit, digest), parser, limit, suffix, pool):
+            for parsed in parsing:
                 chunk = _sort_rows(parsed, seen, stored)
                 scan.lines += parsed.lines
                 scan.valid += parsed.valid
@@ -326,6 +350,9 @@ def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, st
                     in_flight.result()  # one chunk being written, the next ones being parsed
                 in_flight = writing.submit(writer.write, chunk)
         finally:
+            # Stop the parsing now, not when the exception's traceback is freed: a redo of this
+            # file on the conflict-safe path must find the parse pool idle.
+            parsing.close()
             if in_flight is not None:
                 in_flight.result()
         scan.size = handle.tell()
@@ -372,7 +399,7 @@ def _ingest_file(
             # what it actually reads, so a file changed in between is caught before anything commits.
             anchors = (gate.manifest_id, gate.batch_id, run_id, asset.source_id, asset.sha256, trace_id, ingested_text)
             reject_anchors = (run_id, gate.manifest_id, asset.source_id, str(asset.path), asset.sha256, ingested_text)
-            writer = _Writer(cur, anchors, reject_anchors, safe)
+            writer = _Writer(cur, anchors, reject_anchors, safe, settings.max_reject_rows)
             stored = {day.isoformat() for (day,) in cur.execute(_STORED_PARTITIONS)}
             scan = _scan_file(asset.path, parser, settings.max_line_bytes, writer, stored, pool)
             if scan.sha256 != asset.sha256:
@@ -384,8 +411,8 @@ def _ingest_file(
                 """
                 insert into ops.ingest_ledger (run_id, manifest_id, batch_id, source_id, source_path,
                     source_fingerprint, size_bytes, lines_read, loaded, duplicates, rejected,
-                    rejected_by_reason, touched_partitions, trace_id, started_at, finished_at)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::date[], %s, %s, %s)
+                    rejected_by_reason, rejects_not_stored, touched_partitions, trace_id, started_at, finished_at)
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::date[], %s, %s, %s)
                 """,
                 (
                     run_id,
@@ -400,6 +427,7 @@ def _ingest_file(
                     scan.valid - loaded,
                     rejected,
                     json.dumps(dict(scan.reasons)),
+                    writer.rejects_not_stored,
                     touched,
                     trace_id,
                     started,
@@ -440,6 +468,7 @@ def _ingest_file(
             result.duplicates = scan.valid - loaded
             result.rejected = rejected
             result.rejected_by_reason = dict(sorted(scan.reasons.items()))
+            result.rejects_not_stored = writer.rejects_not_stored
             result.touched_partitions = touched
             result.write_path = "conflict_safe" if safe else "direct"
             if dry_run:
@@ -469,6 +498,8 @@ def _ingest_file(
     except OSError as exc:
         return _failed(result, "file_unreadable", f"{display_path(asset.path)}: {exc.strerror or exc}")
     except psycopg.Error as exc:
+        if conn.broken or conn.closed:  # the server went away (restarted, backend terminated)
+            return _failed(result, CONNECTION_LOST, f"the connection was lost: {redact(str(exc)).strip()[:300]}")
         return _failed(result, "database_error", redact(str(exc)).strip()[:500])
     return result
 
@@ -510,6 +541,15 @@ def ingest_gated(
                     refused = FileResult(asset.source_id, asset.location, "refused", asset.sha256, asset.size_bytes)
                     refused.reasons = [r.to_dict() for r in asset.reasons]
                     files.append(refused)
+                    continue
+                if conn.broken or conn.closed:  # lost on an earlier file: the rest are not tried
+                    files.append(
+                        _failed(
+                            FileResult(asset.source_id, asset.location, "failed", asset.sha256, asset.size_bytes),
+                            CONNECTION_LOST,
+                            "not attempted: the connection to the database was lost on an earlier file",
+                        )
+                    )
                     continue
                 use_pool = pool if (asset.size_bytes or 0) >= PARALLEL_MIN_BYTES else None
                 files.append(

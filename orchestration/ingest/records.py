@@ -73,6 +73,26 @@ def _snake(keyword: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", keyword).lower()
 
 
+# What PostgreSQL cannot store in text or jsonb: U+0000 and lone surrogates (not valid Unicode).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+FIELD_NAME_CHARS = 64  # a field name inside a reason code is cut to this many characters
+
+
+def storable(text: str) -> str:
+    """`text` with U+0000 and lone surrogates written as `\\uXXXX` escapes: whatever a line holds,
+    what reaches the database from it (reason codes, details) can be stored."""
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def code_field(name: str) -> str:
+    """A field name from a line as it may appear inside a reason code: short, printable (control,
+    format and unpaired surrogate characters written as `\\uXXXX`), so codes stay one clean token."""
+    text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in name[:FIELD_NAME_CHARS])
+    return text[:FIELD_NAME_CHARS]
+
+
 def _violation_code(error: ValidationError, record: dict[str, Any]) -> str:
     """`contract_<rule>:<field>`: the JSON Schema keyword that failed and the top-level field it concerns."""
     rule = _snake(str(error.validator))
@@ -85,7 +105,8 @@ def _violation_code(error: ValidationError, record: dict[str, Any]) -> str:
         field = extra[0] if extra else "(record)"
     else:
         field = str(error.absolute_path[0]) if error.absolute_path else "(record)"
-    return f"contract_{rule}:{field}"
+    # A field name comes from the line (an unexpected key): it is made storable and kept short.
+    return f"contract_{rule}:{code_field(field)}"
 
 
 def contract_rejection_codes(record: dict[str, Any], limit: int = 5) -> tuple[tuple[str, ...], str]:
@@ -93,7 +114,7 @@ def contract_rejection_codes(record: dict[str, Any], limit: int = 5) -> tuple[tu
     found = contracts.validator(contracts.TICKET).iter_errors(record)
     errors = sorted(found, key=lambda e: ([str(p) for p in e.absolute_path], str(e.validator)))
     codes = tuple(dict.fromkeys(_violation_code(e, record) for e in errors))
-    detail = "; ".join(contracts.describe_error(e) for e in errors[:limit])
+    detail = storable("; ".join(contracts.describe_error(e) for e in errors[:limit]))
     return (codes or ("contract_violation",)), detail
 
 
@@ -107,6 +128,21 @@ def holds_nul(canonical: bytes) -> bool:
 
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
+
+
+class DuplicateKey(ValueError):
+    """An object of the line names the same key twice: which value is meant is ambiguous."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return record
 
 
 def parse_timestamp(value: str | None) -> datetime | None:
@@ -198,14 +234,15 @@ class RecordParser:
         self._is_valid = contracts.fast_is_valid(contracts.TICKET)
 
     def reject(self, line_number: int, raw: bytes, code: str, detail: str, raw_bytes: int | None = None) -> Rejection:
-        return Rejection(line_number, (code,), detail, _excerpt(raw), raw_bytes if raw_bytes is not None else len(raw))
+        size = raw_bytes if raw_bytes is not None else len(raw)
+        return Rejection(line_number, (code,), storable(detail), _excerpt(raw), size)
 
     def parse(self, line_number: int, raw: bytes) -> TicketVersion | Rejection:
         """The hot path: orjson for decoding and the canonical form, the compiled validator.
 
-        Anything unusual (undecodable, malformed, not an object, lone surrogates) goes through
-        `parse_reference`, so the outcome is exactly the reference's; a differential test in
-        tests/unit/test_records.py holds the two paths to the same answers on the whole corpus.
+        Anything unusual (undecodable, malformed, not an object, lone surrogates, a key that may
+        be repeated) goes through `parse_reference`, so the outcome is exactly the reference's; a
+        differential test in tests/unit/test_records.py holds the two paths to the same answers.
         """
         try:
             record = orjson.loads(raw)
@@ -213,10 +250,16 @@ class RecordParser:
             return self.parse_reference(line_number, raw)
         if type(record) is not dict:
             return self.parse_reference(line_number, raw)
+        canonical_bytes = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+        # orjson keeps the last of repeated keys silently. Every key/value colon of the line is in
+        # the canonical form once per kept pair, and a dropped pair takes at least its own colon
+        # with it; so equal colon counts mean no repeated key, unless a colon hides in a \u003a
+        # escape (then the reference decides).
+        if raw.count(b":") != canonical_bytes.count(b":") or b"\\u003" in raw:
+            return self.parse_reference(line_number, raw)
         if not self._is_valid(record):
             codes, detail = contract_rejection_codes(record)
             return Rejection(line_number, codes, detail, _excerpt(raw), len(raw))
-        canonical_bytes = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
         if holds_nul(canonical_bytes):
             return self.reject(
                 line_number, raw, "nul_character", "a string holds U+0000, which PostgreSQL cannot store"
@@ -232,7 +275,10 @@ class RecordParser:
         except UnicodeDecodeError as exc:
             return self.reject(line_number, raw, "undecodable_bytes", f"not UTF-8 at byte {exc.start}")
         try:
-            record = json.loads(text, parse_constant=_reject_constant)
+            record = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        except DuplicateKey as exc:
+            key = storable(str(exc)[:FIELD_NAME_CHARS])[:FIELD_NAME_CHARS]
+            return self.reject(line_number, raw, "duplicate_key", f"an object names the key {key!r} twice")
         except (json.JSONDecodeError, ValueError, RecursionError) as exc:
             return self.reject(line_number, raw, "malformed_json", f"not JSON: {str(exc)[:200]}")
         if not isinstance(record, dict):

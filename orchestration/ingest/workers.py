@@ -51,6 +51,12 @@ class ParsePool:
     never more than `depth` chunks ahead of the consumer (memory stays bounded)."""
 
     def __init__(self, processes: int, setup: tuple[Any, ...]) -> None:
+        self._size = processes
+        self._setup = setup
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._start()
+
+    def _start(self) -> None:
         self._procs = [
             subprocess.Popen(
                 WORKER_COMMAND,
@@ -58,12 +64,13 @@ class ParsePool:
                 stdout=subprocess.PIPE,
                 cwd=PROJECT_ROOT,
             )
-            for _ in range(processes)
+            for _ in range(self._size)
         ]
+        self._closed = False
         for proc in self._procs:
             assert proc.stdin is not None
             try:
-                _send(proc.stdin, setup)
+                _send(proc.stdin, self._setup)
             except OSError as exc:
                 self.close()
                 raise WorkerFailed(f"parse worker {proc.pid} did not start ({exc})") from exc
@@ -71,7 +78,12 @@ class ParsePool:
     def map_ordered(self, tasks: Iterator[tuple[Any, ...]], depth: int) -> Iterator[Any]:
         """Results in task order. A feeder thread writes tasks and a reader thread drains results
         as soon as they are ready, so a worker never waits on a full pipe while the consumer is
-        busy; at most `depth` tasks are out (sent, or read and not yet consumed)."""
+        busy; at most `depth` tasks are out (sent, or read and not yet consumed).
+
+        A map left early (the file failed, or is redone on the conflict-safe path) kills the
+        workers, whose pipes may hold half a frame; the next map starts fresh ones."""
+        if self._closed:
+            self._start()
         slots = threading.Semaphore(depth)
         order: Queue[int | BaseException | None] = Queue()  # in task order: a worker, a failure, the end
         results: Queue[tuple[str, Any]] = Queue()
@@ -133,6 +145,7 @@ class ParsePool:
                 reader.join(timeout=5)
 
     def close(self) -> None:
+        self._closed = True
         for proc in self._procs:
             if proc.poll() is None:
                 proc.kill()

@@ -275,15 +275,24 @@ def test_duplicates_across_chunks_and_runs_are_found(
     assert _scalar(empty_db, "select count(*) from raw.ticket_events") == 12_001
 
 
-def test_concurrent_writer_of_the_same_records_is_survived(empty_db: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 1], ids=["in_process", "parse_workers"])
+def test_concurrent_writer_of_the_same_records_is_survived(
+    empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
     """Another transaction inserts one of our records while our COPY runs: the unique index stops
-    the COPY, the file is redone on the conflict-safe path, and the record counts as a duplicate."""
+    the COPY, the file is redone on the conflict-safe path, and the record counts as a duplicate.
+    On the parse-worker path the redo needs workers again (the aborted pass stopped them)."""
+    from orchestration.ingest import chunks, loader
     from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, TicketVersion
     from orchestration.partitions import partition_bounds
 
+    monkeypatch.setenv("WEEK06_INGEST_WORKERS", str(workers))
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 64 * 1024)  # many chunks: the conflict comes mid-file
+
     records = [ticket(n) for n in range(1, 2001)]
     manifest = write_source(tmp_path, "race.jsonl", jsonl(*records))
-    version = RecordParser(*partition_bounds(Settings.from_env())).parse(1, json.dumps(records[1500]).encode())
+    version = RecordParser(*partition_bounds(Settings.from_env())).parse(1, json.dumps(records[200]).encode())
     assert isinstance(version, TicketVersion)
     other = connect(empty_db)
     columns = ", ".join(RECORD_COLUMNS)
@@ -440,3 +449,20 @@ def test_degenerate_files_are_accounted(
     (f,) = _ingest(empty_db, write_source(tmp_path, "odd.jsonl", content)).files
     assert (f.status, (f.lines_read, f.loaded, f.rejected)) == ("loaded", expected)
     assert f.size_bytes == len(content)
+
+
+def test_rejects_over_the_cap_are_counted_not_stored(empty_db: str, tmp_path: Path) -> None:
+    """WEEK06_MAX_REJECT_ROWS: the first N rejected lines of a file are kept as rows, the rest only
+    counted; the ledger still balances (rejected = kept rows + rejects_not_stored)."""
+    from dataclasses import replace
+
+    content = jsonl(ticket(1), *[b"{bad"] * 6, b"", ticket(2), b"[1]")
+    settings = replace(Settings.from_env(), max_reject_rows=3)
+    result = ingest_manifest(empty_db, write_source(tmp_path, "capped.jsonl", content), settings=settings)
+    (f,) = result.files
+    assert (f.lines_read, f.loaded, f.rejected, f.rejects_not_stored) == (10, 2, 8, 5)
+    assert f.rejected_by_reason == {"blank_line": 1, "malformed_json": 6, "not_an_object": 1}
+    with connect(empty_db) as conn:
+        kept = [n for (n,) in conn.execute("select line_number from ops.ingest_rejects order by 1")]
+        ledger = conn.execute("select rejected, rejects_not_stored from ops.ingest_ledger").fetchone()
+    assert kept == [2, 3, 4] and ledger == (8, 5)

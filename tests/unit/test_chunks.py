@@ -23,12 +23,15 @@ def _lines_of(content: bytes, limit: int) -> list[tuple[int, bytes | int]]:
     return out
 
 
-def _cut(content: bytes, limit: int, block: int, chunk_bytes: int) -> tuple[list[tuple[int, bytes | int]], str]:
+def _cut(
+    content: bytes, limit: int, block: int, chunk_bytes: int, chunk_lines: int | None = None
+) -> tuple[list[tuple[int, bytes | int]], str]:
     digest = hashlib.sha256()
     got: list[tuple[int, bytes | int]] = []
     chunks.READ_BLOCK, saved = block, chunks.READ_BLOCK
     try:
-        for chunk in chunks.read_chunks(io.BytesIO(content), limit, digest, chunk_bytes):
+        for chunk in chunks.read_chunks(io.BytesIO(content), limit, digest, chunk_bytes, chunk_lines):
+            assert chunk.line_count <= (chunk_lines or chunks.CHUNK_LINES)
             if chunk.long_line is not None:
                 got.append((chunk.first_line, -1))
                 continue
@@ -54,7 +57,13 @@ def test_chunks_hold_every_line_once_whatever_the_block_size(seed: int) -> None:
     content = (b"\xef\xbb\xbf" if rng.random() < 0.3 else b"") + b"\n".join(lines)
     if lines and rng.random() < 0.5:
         content += b"\n"
-    got, digest = _cut(content, limit, block=rng.choice([1, 3, 7, 16, 100]), chunk_bytes=rng.choice([1, 10, 50]))
+    got, digest = _cut(
+        content,
+        limit,
+        block=rng.choice([1, 3, 7, 16, 100]),
+        chunk_bytes=rng.choice([1, 10, 50, 10_000]),
+        chunk_lines=rng.choice([1, 2, 3, 7, 1000]),
+    )
     expected = _lines_of(content, limit)
     # Over-limit lines the reader could hold (shorter than a block) are left to the parser, which
     # rejects them by length; only compare those as "some line at this number".
@@ -76,4 +85,16 @@ def test_a_line_far_over_the_limit_is_never_held_whole() -> None:
     size, head = longs[0].long_line  # type: ignore[misc]
     assert size == 5_000_001 and len(head) == 1001
     assert max(len(c.data) for c in found) < 10_000
+    assert digest.hexdigest() == hashlib.sha256(content).hexdigest()
+
+
+def test_a_file_of_tiny_lines_is_cut_by_lines_too() -> None:
+    """500 000 blank lines (500 KB, under one chunk's bytes): chunks of at most CHUNK_LINES lines,
+    so the rejects one chunk gives (each far bigger than its line) stay bounded."""
+    content = b"\n" * 500_000
+    digest = hashlib.sha256()
+    found = list(chunks.read_chunks(io.BytesIO(content), 1000, digest))
+    assert max(c.line_count for c in found) == chunks.CHUNK_LINES
+    assert sum(c.line_count for c in found) == 500_000
+    assert [c.first_line for c in found] == list(range(1, 500_001, chunks.CHUNK_LINES))
     assert digest.hexdigest() == hashlib.sha256(content).hexdigest()

@@ -302,7 +302,11 @@ def test_cli_gate_never_prints_a_report_that_breaks_its_contract(
     monkeypatch.setattr(manifest_gate, "GATE_REPORT_VERSION", "gate_report_v0")
     assert main(["gate", "--manifest", str(manifest), "--json"]) == 1
     captured = capsys.readouterr()
-    assert captured.out == "" and "gate_report_invalid" in captured.err
+    assert "gate_report_invalid" in captured.err
+    # The broken report is never shown; scripts get the one error document every --json command prints.
+    document = json.loads(captured.out)
+    assert (document["status"], document["reason_code"], document["exit_code"]) == ("error", "gate_report_invalid", 1)
+    assert "assets" not in document
 
 
 def test_a_manifest_bound_to_another_contract_names_it(tmp_path: Path) -> None:

@@ -234,6 +234,7 @@ GATE_SCENARIOS: dict[str, Callable[[Path], Path]] = {
     "manifest_undecodable": _unreadable(b'{"manifest_id": "\xff"}'),
     "manifest_malformed_json": _unreadable(b'{"manifest_id": '),
     "manifest_invalid": _unreadable(json.dumps({"manifest_id": "manifest-x-20260417-001"}).encode()),
+    "manifest_duplicate_key": _unreadable(b'{"manifest_id": "manifest-x-20260417-001", "manifest_id": "y"}'),
     "duplicate_source_id": _duplicated,
     "missing_cursor": lambda tmp: _rewrite(_source(tmp), load_mode="incremental_cursor"),
     "missing_replay_from_batch": lambda tmp: _rewrite(_source(tmp), load_mode="replay"),

@@ -37,6 +37,8 @@ def _code(raw: bytes) -> str:
         (json.dumps(ticket(subject="\ud800")).encode(), "invalid_unicode"),
         (json.dumps(ticket(updated_at="9999-12-31T23:59:59-23:59")).encode(), "invalid_timestamp"),
         (json.dumps(ticket(day="2025-12-31")).encode(), "partition_out_of_range"),
+        (b'{"a": 1, "a": 1}', "duplicate_key"),
+        ((json.dumps(ticket())[:-1] + ', "status": "open"}').encode(), "duplicate_key"),
     ],
 )
 def test_refusals_have_stable_codes(raw: bytes, code: str) -> None:
@@ -84,6 +86,15 @@ HOSTILE_LINES = [
     b'{"a": 1, "a": 2}',
     b'{"subject": "\\ud800"}',
     b'{"x": 123456789012345678901234567890}',
+    b'{"a": {"b": 1, "b": 1}}',
+    b'{"a" : "x:y", "a" :"x:y"}',
+    b'{"a\\u003a": 1, "a:": 1}',
+    b'{"a": 1, "b": {"a": 1}}',
+    b'{"\\u0061": 1, "a": 2}',
+    b'[{"a": 1, "a": 2}]',
+    b'{"a": 1, "a": 2, "a": NaN}',
+    b'{"own\\u0000er": 1}',
+    b'{"ow\\ud800ner": 1}',
 ]
 
 
@@ -92,7 +103,8 @@ def _variants(record: dict) -> list[bytes]:
         json.dumps(record).encode(),
         json.dumps(record, ensure_ascii=False).encode(),
         json.dumps(dict(reversed(list(record.items()))), indent=1).replace("\n", " ").encode(),
-        (json.dumps(record)[:-1] + ', "status": "open"}').encode(),  # a repeated key: the last one wins
+        (json.dumps(record)[:-1] + ', "status": "open"}').encode(),  # a repeated key: duplicate_key
+        (json.dumps(record)[:-1] + ', "sub\\u003aject" : "x"}').encode(),  # a colon hidden in an escape
     ]
 
 
@@ -190,3 +202,33 @@ def test_copy_text_is_what_psycopg_would_send() -> None:
         assert bytes(formatter.end()).decode() == copy_text(outcome.row) + "\n"
         checked += 1
     assert checked == len(odd) + 500
+
+
+@pytest.mark.parametrize("key", ["own\u0000er", "ow\ud800ner", "\udfff", "\u0000" * 200, "k" * 10_000])
+def test_a_hostile_key_gives_a_storable_rejection(key: str) -> None:
+    """Whatever a key holds, the codes and detail of its rejection are valid, NUL-free UTF-8 (the
+    database stores them) and short; the fast path and the reference agree."""
+    raw = json.dumps(ticket(**{key: "x"})).encode()
+    fast, reference = PARSER.parse(1, raw), PARSER.parse_reference(1, raw)
+    assert fast == reference and isinstance(fast, Rejection)
+    for text in (*fast.codes, fast.detail, fast.excerpt):
+        assert "\x00" not in text
+        text.encode("utf-8")  # no lone surrogate left
+    assert fast.codes[0].startswith("contract_additional_properties:") and len(fast.codes[0]) < 200
+
+
+def test_every_repeated_key_is_found_on_both_paths() -> None:
+    """Each key of a valid record repeated, with the same or another value, before or after: always
+    duplicate_key, whichever path parses it (orjson alone keeps the last value silently)."""
+    checked = 0
+    for base in (ticket(), ticket(subject="a:b::c", description="x: y")):
+        text = json.dumps(base)
+        for key, value in base.items():
+            for again in (value, "other", None, "a:b"):
+                pair = f"{json.dumps(key)}: {json.dumps(again)}"
+                for raw in (text[:-1] + ", " + pair + "}", "{" + pair + ", " + text[1:]):
+                    fast, reference = PARSER.parse(1, raw.encode()), PARSER.parse_reference(1, raw.encode())
+                    assert fast == reference and isinstance(fast, Rejection), raw
+                    assert fast.codes == ("duplicate_key",) and key in fast.detail
+                    checked += 1
+    assert checked > 100
