@@ -336,7 +336,7 @@ def _run_job(settings: Settings, first: date, last: date) -> tuple[Any, list[dic
     from orchestration.db import embedded
     from orchestration.db.connection import connect
     from orchestration.defs.runner import run_partitions
-    from orchestration.evidence.report import ensure_evidence
+    from orchestration.evidence.completion import ensure_evidence
 
     url = embedded.database_url(settings)
     with connect(url):  # unreachable -> exit 3 before any run starts

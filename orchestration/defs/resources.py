@@ -118,4 +118,3 @@ def week06_resources() -> dict[str, ConfigurableResource]:
         "week06_minio": Week06MinioResource(),
         "week06_reports": Week06ReportsResource(),
     }
-

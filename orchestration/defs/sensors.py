@@ -17,7 +17,7 @@ from dagster._core.storage.tags import (
 from orchestration.defs.instance import run_started_at
 from orchestration.defs.jobs import week06_data_factory_job
 from orchestration.defs.resources import Week06PostgresResource
-from orchestration.evidence.report import ensure_evidence
+from orchestration.evidence.completion import ensure_evidence
 
 
 def _run_partitions(tags: dict[str, str]) -> tuple[date, date] | None:

@@ -12,7 +12,8 @@ from orchestration import contracts
 from orchestration.config import Settings
 from orchestration.db.connection import connect
 from orchestration.db.schema import ensure_schema
-from orchestration.evidence.report import ensure_evidence, read_evidence
+from orchestration.evidence.completion import ensure_evidence
+from orchestration.evidence.report import read_evidence
 
 QUIET_DAY = date(2026, 2, 1)  # no seed manifest covers it, no test loads rows into it
 
