@@ -142,7 +142,7 @@ def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
 
     manifest = Path(args.manifest)
     try:
-        result = judge_manifest(manifest, _source_root(args, settings))
+        result = judge_manifest(manifest, _source_root(args, settings), settings.object_store)
     except ManifestUnreadable as err:
         if not args.json:
             raise

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from orchestration.sources.object_store import ObjectStoreConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -74,6 +76,8 @@ class Settings:
     max_line_bytes: int = field(default=1_048_576)
     # Processes that parse big files beside the one that writes; 0 parses in-process.
     ingest_workers: int = field(default=1)
+    # The course's MINIO_* variables: where s3:// sources are read (not configured without MINIO_ENDPOINT).
+    object_store: ObjectStoreConfig = field(default_factory=ObjectStoreConfig)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -96,4 +100,5 @@ class Settings:
             dbt_docs_url=(env.get("DBT_DOCS_URL") or "http://127.0.0.1:8080").rstrip("/"),
             max_line_bytes=int(env.get("WEEK06_MAX_LINE_BYTES") or 1_048_576),
             ingest_workers=int(env.get("WEEK06_INGEST_WORKERS") or _default_ingest_workers()),
+            object_store=ObjectStoreConfig.from_env(env),
         )

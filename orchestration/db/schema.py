@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-SCHEMA_VERSION = 4  # 2: no ticket_id index on raw; 3: table and column comments; 4: payload out of line
+# 2: no ticket_id index on raw; 3: table and column comments; 4: payload out of line; 5: ledger ETag/version
+SCHEMA_VERSION = 5
 
 DDL = """
 create schema if not exists raw;
@@ -70,6 +71,9 @@ create table if not exists ops.ingest_ledger (
     constraint ingest_ledger_balanced check (lines_read = loaded + duplicates + rejected),
     constraint ingest_ledger_run_source_key unique (run_id, source_id, source_fingerprint)
 );
+-- s3:// sources: the object's ETag and version as the store gave them (null for local files).
+alter table ops.ingest_ledger add column if not exists source_etag text;
+alter table ops.ingest_ledger add column if not exists source_version text;
 create index if not exists ingest_ledger_source_idx
     on ops.ingest_ledger (source_id, source_fingerprint);
 
@@ -123,6 +127,10 @@ comment on column ops.ingest_state.last_batch_id is 'The batch_id of that manife
 comment on column ops.ingest_state.updated_at is 'When this row was last written.';
 comment on table ops.ingest_ledger is
     'One row per (run, source file) that committed. Always lines_read = loaded + duplicates + rejected.';
+comment on column ops.ingest_ledger.source_etag is
+    'ETag of the s3:// object that was read (null for a local file): already_loaded needs the same one.';
+comment on column ops.ingest_ledger.source_version is
+    'Version id of the s3:// object that was read, when the store versions its bucket.';
 comment on table ops.ingest_rejects is 'Every rejected line: its number, reason codes, detail and a bounded excerpt.';
 comment on table raw.ticket_events is
     'Bronze: each accepted ticket version once (unique record_fingerprint), with anchors of the run that loaded it.';

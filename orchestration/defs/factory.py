@@ -98,7 +98,9 @@ def _asset_judgments(gate: PartitionGate) -> list[dict[str, object]]:
 def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
     settings = factory.settings()
     first, last = partition_range(context)
-    gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
+    gate = gate_partitions(
+        settings.manifest_dir, days_between(first, last), settings.source_root, settings.object_store
+    )
     judgments = [a.judgment for g in gate.results for a in g.assets]
     metadata: dict[str, Any] = {
         "manifests": len(gate.results),
@@ -131,7 +133,9 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
     settings = factory.settings()
     url = factory.database_url()
     first, last = partition_range(context)
-    gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
+    gate = gate_partitions(
+        settings.manifest_dir, days_between(first, last), settings.source_root, settings.object_store
+    )
     run = ingest_window(url, gate.results, first, last, settings=settings, run_id=context.run_id)
     files, totals, touched, stale = (
         run["files"],

@@ -352,7 +352,7 @@ def record_partitions(
     from orchestration.gate.manifest_gate import gate_partitions
 
     days = days_between(first, last)
-    gate = gate_partitions(settings.manifest_dir, days, settings.source_root)
+    gate = gate_partitions(settings.manifest_dir, days, settings.source_root, settings.object_store)
     run_results = load_run_results(settings.report_dir, run_id)
     written = []
     with connect(url) as conn:

@@ -15,6 +15,15 @@ from orchestration import contracts
 from orchestration.db.connection import redact
 from orchestration.fileio import display_path
 from orchestration.partitions import days_between
+from orchestration.sources.object_store import (
+    OBJECT_SCHEMES,
+    ObjectInfo,
+    ObjectRef,
+    ObjectStore,
+    ObjectStoreConfig,
+    ObjectStoreError,
+    is_object_location,
+)
 
 GATE_REPORT_VERSION = "gate_report_v1"
 # Worst last. not_available: the file could not be examined here (remote object store), so nothing
@@ -77,10 +86,20 @@ class AssetJudgment:
     reasons: list[Reason] = field(default_factory=list)
     size_bytes: int | None = None
     sha256: str | None = None
+    # An s3:// object judged through the configured store (then `path` is None). Its sha256 is the
+    # declared one, verified while the ingest streams it (or measured here when none is declared).
+    object: ObjectInfo | None = None
 
     @property
     def loadable(self) -> bool:
-        return self.judgment in LOADABLE_JUDGMENTS and self.path is not None
+        return self.judgment in LOADABLE_JUDGMENTS and (self.path is not None or self.object is not None)
+
+    @property
+    def source_path(self) -> str:
+        """Where the ingest reads the file: its resolved path, or the object's s3:// URL."""
+        if self.object is not None:
+            return self.object.ref.url
+        return str(self.path)
 
     def add(self, judgment: str, code: str, message: str, *, metadata: bool = False) -> None:
         self.reasons.append(Reason(code, message))
@@ -278,7 +297,12 @@ def _resolve_location(location: str, manifest_dir: Path) -> tuple[Path | None, s
                 "not_available",
                 Reason(
                     "remote_source_not_configured",
-                    f"{shown!r}: no {scheme}:// source is configured here; only local files can be read",
+                    f"{shown!r}: no {scheme}:// source is configured here; "
+                    + (
+                        "set MINIO_ENDPOINT (and MINIO_ACCESS_KEY, MINIO_SECRET_KEY) to read s3:// objects"
+                        if scheme in OBJECT_SCHEMES
+                        else "only local files and s3:// objects can be read"
+                    ),
                 ),
             )
         if scheme != "file":
@@ -304,8 +328,46 @@ def _os_error(exc: BaseException) -> str:
     return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
+def _judge_object(verdict: AssetJudgment, asset: dict[str, Any], store: ObjectStoreConfig) -> None:
+    """An s3:// asset of a configured store: it exists, may be read, and has the declared size.
+
+    Its content is not fetched here when a checksum is declared: the ingest verifies size and
+    sha256 while it streams the object, before anything commits.
+    """
+    try:
+        ref = ObjectRef.parse(asset["source_url_or_path"])
+    except ValueError as exc:
+        verdict.add("reject", "invalid_location", f"{verdict.location!r}: {exc}")
+        return
+    try:
+        info = ObjectStore(store).head(ref)
+    except ObjectStoreError as err:
+        verdict.add(err.judgment, err.reason_code, err.message)
+        return
+    verdict.size_bytes = info.size
+    declared_size = asset.get("size_bytes")
+    if declared_size is not None and declared_size != info.size:
+        verdict.add("reject", "size_mismatch", f"declared {declared_size} bytes, the object has {info.size}")
+        return
+    declared_sum = asset.get("checksum_sha256")
+    if declared_sum:
+        verdict.sha256 = declared_sum.lower()
+    else:
+        try:
+            verdict.sha256 = info.store.sha256(info)
+        except ObjectStoreError as err:
+            verdict.add(err.judgment, err.reason_code, err.message)
+            return
+    verdict.object = info
+
+
 def _judge_asset(
-    asset: dict[str, Any], manifest: dict[str, Any], policy: dict[str, str], manifest_dir: Path, source_root: Path
+    asset: dict[str, Any],
+    manifest: dict[str, Any],
+    policy: dict[str, str],
+    manifest_dir: Path,
+    source_root: Path,
+    object_store: ObjectStoreConfig | None = None,
 ) -> AssetJudgment:
     verdict = AssetJudgment(
         source_id=asset["source_id"],
@@ -350,6 +412,9 @@ def _judge_asset(
     # Then the file itself: can it be read, is it where it may be, is it what was declared.
     if verdict.asset_type.lower() not in SUPPORTED_ASSET_TYPES:
         verdict.add("reject", "unsupported_asset_type", f"asset_type {verdict.asset_type!r} is not jsonl")
+        return verdict
+    if object_store is not None and object_store.configured and is_object_location(asset["source_url_or_path"]):
+        _judge_object(verdict, asset, object_store)
         return verdict
     path, judgment, problem = _resolve_location(asset["source_url_or_path"], manifest_dir)
     if problem is not None or path is None:
@@ -398,11 +463,15 @@ def _judge_asset(
     return verdict
 
 
-def judge_manifest(manifest_path: Path, source_root: Path | None = None) -> GateResult:
+def judge_manifest(
+    manifest_path: Path, source_root: Path | None = None, object_store: ObjectStoreConfig | None = None
+) -> GateResult:
     """Judge every asset of the manifest at `manifest_path`.
 
     Local paths resolve relative to the manifest and must stay inside `source_root`
     (default: the folder above the manifest's folder, e.g. `seeds/` for `seeds/manifests/`).
+    `s3://` assets are judged through `object_store` when it is configured (else they are
+    not_available, remote_source_not_configured).
     Raises ManifestUnreadable when the manifest cannot be judged at all.
     """
     manifest_path = manifest_path.resolve()
@@ -410,7 +479,9 @@ def judge_manifest(manifest_path: Path, source_root: Path | None = None) -> Gate
     root = (source_root or manifest_path.parent.parent).resolve()
     policy = {**DEFAULT_POLICY, **(manifest.get("gate_policy") or {})}
     manifest_reasons = _manifest_rule_violations(manifest)
-    assets = [_judge_asset(asset, manifest, policy, manifest_path.parent, root) for asset in manifest["assets"]]
+    assets = [
+        _judge_asset(asset, manifest, policy, manifest_path.parent, root, object_store) for asset in manifest["assets"]
+    ]
     for verdict in assets:
         for reason in manifest_reasons:
             verdict.add("reject", reason.code, reason.message)
@@ -454,7 +525,12 @@ class PartitionGate:
         return sorted(codes)
 
 
-def gate_partitions(manifest_dir: Path, partitions: list[date], source_root: Path | None = None) -> PartitionGate:
+def gate_partitions(
+    manifest_dir: Path,
+    partitions: list[date],
+    source_root: Path | None = None,
+    object_store: ObjectStoreConfig | None = None,
+) -> PartitionGate:
     """Judge every manifest in `manifest_dir` that covers one of `partitions`."""
     results: list[GateResult] = []
     unreadable: list[tuple[Path, ManifestUnreadable]] = []
@@ -462,7 +538,7 @@ def gate_partitions(manifest_dir: Path, partitions: list[date], source_root: Pat
         return PartitionGate(results, unreadable)
     for path in discover_manifests(manifest_dir, partitions):
         try:
-            results.append(judge_manifest(path, source_root))
+            results.append(judge_manifest(path, source_root, object_store))
         except ManifestUnreadable as err:
             unreadable.append((path, err))
     return PartitionGate(results, unreadable)

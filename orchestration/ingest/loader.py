@@ -11,12 +11,12 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import psycopg
 
@@ -29,6 +29,7 @@ from orchestration.ingest.chunks import Chunk, ParsedChunk, parse_chunk, read_ch
 from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, copy_field
 from orchestration.ingest.workers import ParsePool, WorkerFailed
 from orchestration.partitions import partition_bounds
+from orchestration.sources.object_store import ObjectStoreError
 
 PREFETCH_CHUNKS = 3  # chunks parsed ahead of the writer by the worker processes (bounds memory)
 PARALLEL_MIN_BYTES = 16 << 20  # smaller files are parsed in-process: starting workers costs ~1 s
@@ -37,6 +38,12 @@ ANCHOR_COLUMNS = ("manifest_id", "batch_id", "run_id", "source_id", "source_fing
 
 class FileChanged(Exception):
     reason_code = "file_changed_during_ingest"
+
+
+class ChecksumMismatch(Exception):
+    """An object's bytes, verified while streamed, are not what its manifest declared."""
+
+    reason_code = "checksum_mismatch"
 
 
 def new_run_id() -> str:
@@ -295,7 +302,17 @@ def _sort_rows(parsed: ParsedChunk, seen: SeenFilter, stored: set[str]) -> _Chun
     return chunk
 
 
-def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, stored: set[str], pool: Any) -> _FileScan:
+def _open_source(asset: AssetJudgment) -> BinaryIO:
+    """The asset's bytes as a stream: the local file, or the object pinned to the ETag the gate saw."""
+    if asset.object is not None:
+        return asset.object.open()  # type: ignore[return-value]
+    assert asset.path is not None
+    return asset.path.open("rb")
+
+
+def _scan_file(
+    opener: Callable[[], BinaryIO], parser: RecordParser, limit: int, writer: _Writer, stored: set[str], pool: Any
+) -> _FileScan:
     """Read, parse and write the file chunk by chunk.
 
     This process only reads blocks, cuts them into chunks of whole lines and sends rows on: the
@@ -311,7 +328,7 @@ def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, st
     seen = SeenFilter()
     digest = hashlib.sha256()
     suffix = "\t" + "\t".join(copy_field(value) for value in writer.anchors) + "\n"
-    with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writing:
+    with opener() as handle, ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writing:
         in_flight: Future[None] | None = None
         try:
             for parsed in _parsed(read_chunks(handle, limit, digest), parser, limit, suffix, pool):
@@ -347,17 +364,21 @@ def _ingest_file(
     pool: Any = None,
     safe: bool = False,
 ) -> FileResult:
-    assert asset.path is not None and asset.sha256 is not None
+    assert (asset.path is not None or asset.object is not None) and asset.sha256 is not None
+    etag, version = (asset.object.etag, asset.object.version_id) if asset.object is not None else (None, None)
     result = FileResult(asset.source_id, asset.location, "loaded", asset.sha256, asset.size_bytes)
     started = datetime.now(UTC)
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext(%s)::bigint)", (asset.source_id,))
             if not reread:
+                # An object is the loaded one only if the store still serves the same ETag/version:
+                # a declared checksum alone is a claim, and an object replaced under its key is read.
                 prior = cur.execute(
                     "select run_id from ops.ingest_ledger where source_id = %s and source_fingerprint = %s "
+                    "and (%s::text is null or source_etag = %s) and (%s::text is null or source_version = %s) "
                     "order by ledger_id limit 1",
-                    (asset.source_id, asset.sha256),
+                    (asset.source_id, asset.sha256, etag, etag, version, version),
                 ).fetchone()
                 if prior is not None:
                     result.status = "already_loaded"
@@ -371,12 +392,17 @@ def _ingest_file(
             # The file's sha256 was checked by the gate; the anchors carry it, and the scan re-hashes
             # what it actually reads, so a file changed in between is caught before anything commits.
             anchors = (gate.manifest_id, gate.batch_id, run_id, asset.source_id, asset.sha256, trace_id, ingested_text)
-            reject_anchors = (run_id, gate.manifest_id, asset.source_id, str(asset.path), asset.sha256, ingested_text)
+            reject_anchors = (run_id, gate.manifest_id, asset.source_id, asset.source_path, asset.sha256, ingested_text)
             writer = _Writer(cur, anchors, reject_anchors, safe)
             stored = {day.isoformat() for (day,) in cur.execute(_STORED_PARTITIONS)}
-            scan = _scan_file(asset.path, parser, settings.max_line_bytes, writer, stored, pool)
+            scan = _scan_file(lambda: _open_source(asset), parser, settings.max_line_bytes, writer, stored, pool)
             if scan.sha256 != asset.sha256:
-                raise FileChanged(f"{display_path(asset.path)} changed between the gate and the ingest")
+                if asset.object is None:
+                    raise FileChanged(f"{display_path(asset.path or Path())} changed between the gate and the ingest")
+                raise ChecksumMismatch(
+                    f"{asset.source_path}: declared sha256 {asset.sha256[:12]}..., "
+                    f"the object's bytes have {scan.sha256[:12]}..."
+                )
             loaded = sum(writer.loaded_by_partition.values())
             touched = sorted(writer.loaded_by_partition)
             rejected = sum(scan.reasons.values())
@@ -384,15 +410,16 @@ def _ingest_file(
                 """
                 insert into ops.ingest_ledger (run_id, manifest_id, batch_id, source_id, source_path,
                     source_fingerprint, size_bytes, lines_read, loaded, duplicates, rejected,
-                    rejected_by_reason, touched_partitions, trace_id, started_at, finished_at)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::date[], %s, %s, %s)
+                    rejected_by_reason, touched_partitions, trace_id, started_at, finished_at,
+                    source_etag, source_version)
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::date[], %s, %s, %s, %s, %s)
                 """,
                 (
                     run_id,
                     gate.manifest_id,
                     gate.batch_id,
                     asset.source_id,
-                    str(asset.path),
+                    asset.source_path,
                     scan.sha256,
                     scan.size,
                     scan.lines,
@@ -404,6 +431,8 @@ def _ingest_file(
                     trace_id,
                     started,
                     datetime.now(UTC),
+                    etag,
+                    version,
                 ),
             )
             window = gate.manifest.get("selection_window") or {}
@@ -464,10 +493,15 @@ def _ingest_file(
         )
     except FileChanged as exc:
         return _failed(result, FileChanged.reason_code, str(exc))
+    except ChecksumMismatch as exc:
+        return _failed(result, ChecksumMismatch.reason_code, str(exc))
+    except ObjectStoreError as exc:
+        return _failed(result, exc.reason_code, exc.message)
     except WorkerFailed as exc:
         return _failed(result, WorkerFailed.reason_code, str(exc))
     except OSError as exc:
-        return _failed(result, "file_unreadable", f"{display_path(asset.path)}: {exc.strerror or exc}")
+        shown = asset.source_path if asset.object is not None else display_path(asset.path or Path())
+        return _failed(result, "file_unreadable", f"{shown}: {exc.strerror or exc}")
     except psycopg.Error as exc:
         return _failed(result, "database_error", redact(str(exc)).strip()[:500])
     return result
@@ -564,5 +598,5 @@ def ingest_manifest(
     **options: Any,
 ) -> IngestResult:
     """Gate the manifest, then load what the gate accepted (see `ingest_gated`)."""
-    gate = judge_manifest(manifest_path, source_root or settings.source_root)
+    gate = judge_manifest(manifest_path, source_root or settings.source_root, settings.object_store)
     return ingest_gated(url, gate, settings=settings, **options)
