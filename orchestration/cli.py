@@ -1,7 +1,8 @@
 """`data-factory`: the command line over the core (DESIGN.md section 10). Logs go to stderr.
 
 Exit codes: 0 success; 1 completed but something was refused or a check failed; 2 bad
-invocation or unreadable manifest; 3 environment problem (database unreachable).
+invocation or unreadable manifest; 3 environment problem (database or object store unreachable,
+object store keys refused).
 """
 
 from __future__ import annotations
@@ -163,7 +164,16 @@ def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {asset['source_id']}: {judgment}, {loadable} ({reasons})")
 
     _emit(document, args.json, human)
+    if _environment_problem(r["code"] for a in document["assets"] for r in a["reasons"]):
+        return EXIT_ENV
     return EXIT_REFUSED if result.refused else EXIT_OK
+
+
+def _environment_problem(codes: Any) -> bool:
+    """An object store that cannot be reached or refuses our keys is the deployment's problem (exit 3)."""
+    from orchestration.sources.object_store import ENVIRONMENT_CODES
+
+    return not ENVIRONMENT_CODES.isdisjoint(codes)
 
 
 def _source_root(args: argparse.Namespace, settings: Settings) -> Path | None:
@@ -203,6 +213,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     _emit(document, args.json, human)
+    if _environment_problem(r["code"] for f in document["files"] for r in f["reasons"]):
+        return EXIT_ENV
     if result.status == "failed":
         return EXIT_REFUSED
     return EXIT_OK if result.status == "success" else EXIT_REFUSED

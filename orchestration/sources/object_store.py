@@ -64,6 +64,14 @@ class ObjectChanged(ObjectStoreError):
     environment = False
 
 
+# Codes of failures that are the deployment's (store down, keys refused): the CLI exits 3 on them.
+ENVIRONMENT_CODES = frozenset(
+    error.reason_code
+    for error in (ObjectStoreError, ObjectStoreUnreachable, ObjectAccessDenied, ObjectBucketMissing, ObjectMissing)
+    if error.environment
+)
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -72,11 +80,14 @@ def _flag(value: str | None) -> bool:
 class ObjectStoreConfig:
     """Where the store is and how to sign requests. The secret never appears in its repr."""
 
-    endpoint: str | None = None
+    endpoint: str | None = field(default=None, repr=False)  # a URL could carry a user and password
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     region: str = DEFAULT_REGION
     secure: bool = False  # for an endpoint given without a scheme (host:port, MinIO's habit)
+
+    def __repr__(self) -> str:
+        return f"ObjectStoreConfig(endpoint={self.shown_endpoint!r}, region={self.region!r})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ObjectStoreConfig:
@@ -252,9 +263,10 @@ class ObjectStore:
 
     def _mapped(self, exc: BaseException, ref: ObjectRef, *, reading: bool = False) -> BaseException:
         from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
+        from botocore.exceptions import ConnectionError as StoreConnectionError
 
         where = f"{ref.url} at {self.config.shown_endpoint}"
-        if isinstance(exc, HTTPClientError):  # refused, timed out, reset, DNS
+        if isinstance(exc, HTTPClientError | StoreConnectionError):  # refused, timed out, reset, DNS
             shown = self.config.shown_endpoint
             return ObjectStoreUnreachable(f"the store at {shown} cannot be reached ({type(exc).__name__})")
         if isinstance(exc, NoCredentialsError):
