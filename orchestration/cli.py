@@ -140,10 +140,13 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.gate.manifest_gate import ManifestUnreadable, judge_manifest, unreadable_report
+    from orchestration.sources.digests import DigestCache
 
     manifest = Path(args.manifest)
     try:
-        result = judge_manifest(manifest, _source_root(args, settings), settings.object_store)
+        result = judge_manifest(
+            manifest, _source_root(args, settings), settings.object_store, DigestCache(settings.digest_cache)
+        )
     except ManifestUnreadable as err:
         if not args.json:
             raise

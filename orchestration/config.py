@@ -27,6 +27,13 @@ def _path_from_env(name: str, default: Path) -> Path:
     return path if path.is_absolute() else (PROJECT_ROOT / path)
 
 
+def _digest_cache() -> Path | None:
+    raw = os.environ.get("WEEK06_DIGEST_CACHE")
+    if raw is not None and raw.strip().lower() in ("", "off", "none", "0"):
+        return None
+    return _path_from_env("WEEK06_DIGEST_CACHE", PROJECT_ROOT / ".local" / "digests.sqlite3")
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -78,6 +85,8 @@ class Settings:
     ingest_workers: int = field(default=1)
     # The course's MINIO_* variables: where s3:// sources are read (not configured without MINIO_ENDPOINT).
     object_store: ObjectStoreConfig = field(default_factory=ObjectStoreConfig)
+    # Where files' sha256 are remembered by file identity (hash each file once); None: always re-hash.
+    digest_cache: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -101,4 +110,5 @@ class Settings:
             max_line_bytes=int(env.get("WEEK06_MAX_LINE_BYTES") or 1_048_576),
             ingest_workers=int(env.get("WEEK06_INGEST_WORKERS") or _default_ingest_workers()),
             object_store=ObjectStoreConfig.from_env(env),
+            digest_cache=_digest_cache(),
         )

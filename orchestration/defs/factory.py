@@ -22,6 +22,7 @@ from orchestration.ingest.loader import ingest_window
 from orchestration.ingest.stats import partition_row_counts
 from orchestration.lib.translator import GROUP_NAME
 from orchestration.partitions import days_between
+from orchestration.sources.digests import DigestCache
 
 SEED_MANIFESTS = AssetKey(["week06", "source", "seed_manifests"])
 MANIFEST_GATE = AssetKey(["week06", "factory", "manifest_gate"])
@@ -99,7 +100,11 @@ def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> M
     settings = factory.settings()
     first, last = partition_range(context)
     gate = gate_partitions(
-        settings.manifest_dir, days_between(first, last), settings.source_root, settings.object_store
+        settings.manifest_dir,
+        days_between(first, last),
+        settings.source_root,
+        settings.object_store,
+        DigestCache(settings.digest_cache),
     )
     judgments = [a.judgment for g in gate.results for a in g.assets]
     metadata: dict[str, Any] = {
@@ -134,7 +139,11 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
     url = factory.database_url()
     first, last = partition_range(context)
     gate = gate_partitions(
-        settings.manifest_dir, days_between(first, last), settings.source_root, settings.object_store
+        settings.manifest_dir,
+        days_between(first, last),
+        settings.source_root,
+        settings.object_store,
+        DigestCache(settings.digest_cache),
     )
     run = ingest_window(url, gate.results, first, last, settings=settings, run_id=context.run_id)
     files, totals, touched, stale = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from orchestration import contracts
 from orchestration.db.connection import redact
 from orchestration.fileio import display_path
 from orchestration.partitions import days_between
+from orchestration.sources.digests import DigestCache, file_sha256
 from orchestration.sources.object_store import (
     OBJECT_SCHEMES,
     ObjectInfo,
@@ -262,16 +262,6 @@ def _manifest_rule_violations(manifest: dict[str, Any]) -> list[Reason]:
     return reasons
 
 
-def _sha256_and_size(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def shown_location(location: str) -> str:
     """A declared location as it may be shown: no URL password, no secret of a signed URL."""
     text = redact(location)
@@ -368,6 +358,7 @@ def _judge_asset(
     manifest_dir: Path,
     source_root: Path,
     object_store: ObjectStoreConfig | None = None,
+    digests: DigestCache | None = None,
 ) -> AssetJudgment:
     verdict = AssetJudgment(
         source_id=asset["source_id"],
@@ -445,7 +436,7 @@ def _judge_asset(
         verdict.add("reject", "not_a_regular_file", f"{verdict.location!r} is not a regular file")
         return verdict
     try:
-        verdict.sha256, verdict.size_bytes = _sha256_and_size(resolved)
+        verdict.sha256, verdict.size_bytes, _ = file_sha256(resolved, digests)
     except OSError as exc:
         verdict.add("reject", "file_unreadable", f"{display_path(resolved)}: {_os_error(exc)}")
         return verdict
@@ -464,14 +455,18 @@ def _judge_asset(
 
 
 def judge_manifest(
-    manifest_path: Path, source_root: Path | None = None, object_store: ObjectStoreConfig | None = None
+    manifest_path: Path,
+    source_root: Path | None = None,
+    object_store: ObjectStoreConfig | None = None,
+    digests: DigestCache | None = None,
 ) -> GateResult:
     """Judge every asset of the manifest at `manifest_path`.
 
     Local paths resolve relative to the manifest and must stay inside `source_root`
     (default: the folder above the manifest's folder, e.g. `seeds/` for `seeds/manifests/`).
     `s3://` assets are judged through `object_store` when it is configured (else they are
-    not_available, remote_source_not_configured).
+    not_available, remote_source_not_configured). A local file's sha256 comes from `digests` when
+    the file is unchanged since it was last hashed (each file is hashed once, not once per step).
     Raises ManifestUnreadable when the manifest cannot be judged at all.
     """
     manifest_path = manifest_path.resolve()
@@ -480,7 +475,8 @@ def judge_manifest(
     policy = {**DEFAULT_POLICY, **(manifest.get("gate_policy") or {})}
     manifest_reasons = _manifest_rule_violations(manifest)
     assets = [
-        _judge_asset(asset, manifest, policy, manifest_path.parent, root, object_store) for asset in manifest["assets"]
+        _judge_asset(asset, manifest, policy, manifest_path.parent, root, object_store, digests)
+        for asset in manifest["assets"]
     ]
     for verdict in assets:
         for reason in manifest_reasons:
@@ -530,6 +526,7 @@ def gate_partitions(
     partitions: list[date],
     source_root: Path | None = None,
     object_store: ObjectStoreConfig | None = None,
+    digests: DigestCache | None = None,
 ) -> PartitionGate:
     """Judge every manifest in `manifest_dir` that covers one of `partitions`."""
     results: list[GateResult] = []
@@ -538,7 +535,7 @@ def gate_partitions(
         return PartitionGate(results, unreadable)
     for path in discover_manifests(manifest_dir, partitions):
         try:
-            results.append(judge_manifest(path, source_root, object_store))
+            results.append(judge_manifest(path, source_root, object_store, digests))
         except ManifestUnreadable as err:
             unreadable.append((path, err))
     return PartitionGate(results, unreadable)

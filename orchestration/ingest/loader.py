@@ -29,6 +29,7 @@ from orchestration.ingest.chunks import Chunk, ParsedChunk, parse_chunk, read_ch
 from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, copy_field
 from orchestration.ingest.workers import ParsePool, WorkerFailed
 from orchestration.partitions import partition_bounds
+from orchestration.sources.digests import DigestCache, Observation
 from orchestration.sources.object_store import ObjectStoreError
 
 PREFETCH_CHUNKS = 3  # chunks parsed ahead of the writer by the worker processes (bounds memory)
@@ -350,6 +351,21 @@ def _scan_file(
     return scan
 
 
+def _prior_load(cur: psycopg.Cursor[Any], asset: AssetJudgment) -> tuple[str] | None:
+    """The run that already loaded this exact file (same source and sha256), if any.
+
+    An object is the loaded one only if the store still serves the same ETag/version: a declared
+    checksum alone is a claim, and an object replaced under its key is read again.
+    """
+    etag, version = (asset.object.etag, asset.object.version_id) if asset.object is not None else (None, None)
+    return cur.execute(  # type: ignore[return-value]
+        "select run_id from ops.ingest_ledger where source_id = %s and source_fingerprint = %s "
+        "and (%s::text is null or source_etag = %s) and (%s::text is null or source_version = %s) "
+        "order by ledger_id limit 1",
+        (asset.source_id, asset.sha256, etag, etag, version, version),
+    ).fetchone()
+
+
 def _ingest_file(
     conn: psycopg.Connection,
     gate: GateResult,
@@ -372,14 +388,7 @@ def _ingest_file(
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext(%s)::bigint)", (asset.source_id,))
             if not reread:
-                # An object is the loaded one only if the store still serves the same ETag/version:
-                # a declared checksum alone is a claim, and an object replaced under its key is read.
-                prior = cur.execute(
-                    "select run_id from ops.ingest_ledger where source_id = %s and source_fingerprint = %s "
-                    "and (%s::text is null or source_etag = %s) and (%s::text is null or source_version = %s) "
-                    "order by ledger_id limit 1",
-                    (asset.source_id, asset.sha256, etag, etag, version, version),
-                ).fetchone()
+                prior = _prior_load(cur, asset)
                 if prior is not None:
                     result.status = "already_loaded"
                     result.previous_run_id = prior[0]
@@ -395,6 +404,7 @@ def _ingest_file(
             reject_anchors = (run_id, gate.manifest_id, asset.source_id, asset.source_path, asset.sha256, ingested_text)
             writer = _Writer(cur, anchors, reject_anchors, safe)
             stored = {day.isoformat() for (day,) in cur.execute(_STORED_PARTITIONS)}
+            seen = Observation.of(asset.path) if asset.path is not None else None
             scan = _scan_file(lambda: _open_source(asset), parser, settings.max_line_bytes, writer, stored, pool)
             if scan.sha256 != asset.sha256:
                 if asset.object is None:
@@ -403,6 +413,8 @@ def _ingest_file(
                     f"{asset.source_path}: declared sha256 {asset.sha256[:12]}..., "
                     f"the object's bytes have {scan.sha256[:12]}..."
                 )
+            if seen is not None:  # verified while read: later steps and runs need not hash it again
+                DigestCache(settings.digest_cache).remember(seen, scan.sha256, scan.size)
             loaded = sum(writer.loaded_by_partition.values())
             touched = sorted(writer.loaded_by_partition)
             rejected = sum(scan.reasons.values())
@@ -530,15 +542,19 @@ def ingest_gated(
     parser = RecordParser(*bounds)
     files: list[FileResult] = []
     pool = None
-    big = any(a.loadable and (a.size_bytes or 0) >= PARALLEL_MIN_BYTES for a in gate.assets)
-    if big and settings.ingest_workers > 0:
-        try:
-            pool = ParsePool(settings.ingest_workers, (*bounds, settings.max_line_bytes))
-        except (WorkerFailed, OSError):
-            pool = None  # no worker could start: parse in this process, slower but the same result
     try:
         with connect(url) as conn:
             ensure_schema(conn)
+            # Workers cost about a second to start: only for a big file that will really be read.
+            big = [a for a in gate.assets if a.loadable and (a.size_bytes or 0) >= PARALLEL_MIN_BYTES]
+            if big and not reread:
+                with conn.transaction(), conn.cursor() as cur:
+                    big = [a for a in big if _prior_load(cur, a) is None]
+            if big and settings.ingest_workers > 0:
+                try:
+                    pool = ParsePool(settings.ingest_workers, (*bounds, settings.max_line_bytes))
+                except (WorkerFailed, OSError):
+                    pool = None  # no worker could start: parse in this process, slower but the same result
             for asset in gate.assets:
                 if not asset.loadable:
                     refused = FileResult(asset.source_id, asset.location, "refused", asset.sha256, asset.size_bytes)
@@ -598,5 +614,7 @@ def ingest_manifest(
     **options: Any,
 ) -> IngestResult:
     """Gate the manifest, then load what the gate accepted (see `ingest_gated`)."""
-    gate = judge_manifest(manifest_path, source_root or settings.source_root, settings.object_store)
+    gate = judge_manifest(
+        manifest_path, source_root or settings.source_root, settings.object_store, DigestCache(settings.digest_cache)
+    )
     return ingest_gated(url, gate, settings=settings, **options)
