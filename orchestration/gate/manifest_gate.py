@@ -14,7 +14,7 @@ from orchestration import contracts
 from orchestration.db.connection import redact
 from orchestration.fileio import display_path
 from orchestration.partitions import days_between
-from orchestration.sources.digests import DigestCache, file_sha256
+from orchestration.sources.digests import DigestCache, file_sha256, object_identity
 from orchestration.sources.object_store import (
     OBJECT_SCHEMES,
     ObjectInfo,
@@ -318,7 +318,9 @@ def _os_error(exc: BaseException) -> str:
     return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
-def _judge_object(verdict: AssetJudgment, asset: dict[str, Any], store: ObjectStoreConfig) -> None:
+def _judge_object(
+    verdict: AssetJudgment, asset: dict[str, Any], store: ObjectStoreConfig, digests: DigestCache | None
+) -> None:
     """An s3:// asset of a configured store: it exists, may be read, and has the declared size.
 
     Its content is not fetched here when a checksum is declared: the ingest verifies size and
@@ -342,12 +344,19 @@ def _judge_object(verdict: AssetJudgment, asset: dict[str, Any], store: ObjectSt
     declared_sum = asset.get("checksum_sha256")
     if declared_sum:
         verdict.sha256 = declared_sum.lower()
-    else:
-        try:
-            verdict.sha256 = info.store.sha256(info)
-        except ObjectStoreError as err:
-            verdict.add(err.judgment, err.reason_code, err.message)
-            return
+    else:  # measured once per object version: later steps find it by the object's ETag
+        identity = object_identity(info.etag, info.version_id, info.size)
+        known = digests.known_key(ref.url, identity) if digests is not None and identity else None
+        if known is not None:
+            verdict.sha256 = known[0]
+        else:
+            try:
+                verdict.sha256 = info.store.sha256(info)
+            except ObjectStoreError as err:
+                verdict.add(err.judgment, err.reason_code, err.message)
+                return
+            if digests is not None and identity:
+                digests.remember_key(ref.url, identity, verdict.sha256, info.size)
     verdict.object = info
 
 
@@ -405,7 +414,7 @@ def _judge_asset(
         verdict.add("reject", "unsupported_asset_type", f"asset_type {verdict.asset_type!r} is not jsonl")
         return verdict
     if object_store is not None and object_store.configured and is_object_location(asset["source_url_or_path"]):
-        _judge_object(verdict, asset, object_store)
+        _judge_object(verdict, asset, object_store, digests)
         return verdict
     path, judgment, problem = _resolve_location(asset["source_url_or_path"], manifest_dir)
     if problem is not None or path is None:

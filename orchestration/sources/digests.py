@@ -81,23 +81,31 @@ class DigestCache:
 
     def known(self, path: Path) -> tuple[str, int] | None:
         """The remembered (sha256, size) of `path` if the file is unchanged since it was hashed."""
+        try:
+            identity = _identity(path.stat())
+        except OSError:
+            return None
+        return self.known_key(str(path), identity)
+
+    def remember(self, seen: Observation, sha256: str, size: int) -> None:
+        """Remember what a complete read of the file observed in `seen` measured (if still valid)."""
+        if seen.still_valid():
+            self.remember_key(str(seen.path), seen.identity, sha256, size)
+
+    def known_key(self, key: str, identity: str) -> tuple[str, int] | None:
+        """By any key and identity: a path and its stat, or an s3:// URL and its ETag, version and size."""
         conn = self._connect()
         if conn is None:
             return None
         try:
-            row = conn.execute("select identity, sha256, size from file_digest where path = ?", (str(path),)).fetchone()
-            if row is None or row[0] != _identity(path.stat()):
-                return None
-            return str(row[1]), int(row[2])
-        except (sqlite3.Error, OSError):
+            row = conn.execute("select identity, sha256, size from file_digest where path = ?", (key,)).fetchone()
+            return (str(row[1]), int(row[2])) if row is not None and row[0] == identity else None
+        except sqlite3.Error:
             return None
         finally:
             conn.close()
 
-    def remember(self, seen: Observation, sha256: str, size: int) -> None:
-        """Remember what a complete read of the file observed in `seen` measured (if still valid)."""
-        if not seen.still_valid():
-            return
+    def remember_key(self, key: str, identity: str, sha256: str, size: int) -> None:
         conn = self._connect()
         if conn is None:
             return
@@ -106,12 +114,17 @@ class DigestCache:
                 "insert into file_digest (path, identity, sha256, size, hashed_at) values (?, ?, ?, ?, ?) "
                 "on conflict (path) do update set identity = excluded.identity, sha256 = excluded.sha256, "
                 "size = excluded.size, hashed_at = excluded.hashed_at",
-                (str(seen.path), seen.identity, sha256, size, time.time()),
+                (key, identity, sha256, size, time.time()),
             )
         except sqlite3.Error:
             pass
         finally:
             conn.close()
+
+
+def object_identity(etag: str | None, version_id: str | None, size: int) -> str | None:
+    """An object's identity for the cache: its ETag (and version); None when the store gives no ETag."""
+    return f"etag={etag};version={version_id or ''};size={size}" if etag else None
 
 
 def file_sha256(path: Path, cache: DigestCache | None = None) -> tuple[str, int, bool]:

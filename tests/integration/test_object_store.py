@@ -7,6 +7,7 @@ compared with what it loads from the same files on disk. Then every failure the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import date
@@ -20,6 +21,7 @@ from orchestration.config import Settings
 from orchestration.db.connection import connect
 from orchestration.gate.manifest_gate import judge_manifest
 from orchestration.ingest.loader import ingest_gated, ingest_manifest
+from orchestration.sources.digests import DigestCache, object_identity
 from orchestration.sources.object_store import (
     ObjectChanged,
     ObjectRef,
@@ -198,12 +200,15 @@ def test_an_object_without_declared_checksum_is_measured_by_the_gate(
 ) -> None:
     content = course_fixture("tickets-smoke.jsonl").read_bytes()
     manifest = _one_object(store_env, tmp_path, "nosum/smoke.jsonl", content, checksum_sha256=None)
-    gate = judge_manifest(manifest, object_store=Settings.from_env().object_store)
+    cache = DigestCache(tmp_path / "digests.sqlite3")
+    gate = judge_manifest(manifest, object_store=Settings.from_env().object_store, digests=cache)
     (asset,) = gate.assets
     assert asset.judgment == "warn" and [r.code for r in asset.reasons] == ["missing_checksum"]
-    import hashlib
-
     assert asset.sha256 == hashlib.sha256(content).hexdigest()
+    # Measured once per object version: the next gate (the ingest's, the evidence's) finds it.
+    assert asset.object is not None
+    identity = object_identity(asset.object.etag, asset.object.version_id, asset.object.size)
+    assert identity and cache.known_key(asset.object.ref.url, identity) == (asset.sha256, len(content))
     (result,) = ingest_gated(empty_db, gate, settings=Settings.from_env()).files
     assert (result.status, result.loaded) == ("loaded", 2)
 
