@@ -30,7 +30,7 @@ from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, copy_fiel
 from orchestration.ingest.workers import ParsePool, WorkerFailed
 from orchestration.partitions import partition_bounds
 from orchestration.sources.digests import DigestCache, Observation
-from orchestration.sources.object_store import ObjectStoreError
+from orchestration.sources.object_store import ObjectChanged, ObjectStoreError
 
 PREFETCH_CHUNKS = 3  # chunks parsed ahead of the writer by the worker processes (bounds memory)
 PARALLEL_MIN_BYTES = 16 << 20  # smaller files are parsed in-process: starting workers costs ~1 s
@@ -409,6 +409,8 @@ def _ingest_file(
             if scan.sha256 != asset.sha256:
                 if asset.object is None:
                     raise FileChanged(f"{display_path(asset.path or Path())} changed between the gate and the ingest")
+                if any(r.code == "missing_checksum" for r in asset.reasons):  # the gate measured it
+                    raise ObjectChanged(f"{asset.source_path} changed after the gate measured its sha256")
                 raise ChecksumMismatch(
                     f"{asset.source_path}: declared sha256 {asset.sha256[:12]}..., "
                     f"the object's bytes have {scan.sha256[:12]}..."
