@@ -418,3 +418,60 @@ def test_the_secret_is_never_shown() -> None:
     store = ObjectStore(config)
     for text in (repr(config), repr(store), str(config.describe()), config.shown_endpoint, repr(Settings.from_env())):
         assert SECRET_KEY not in text and "pw" not in text.replace("path", "")
+
+
+def test_a_stream_that_breaks_resumes_where_it_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A minimal S3-speaking server whose first GET dies half-way through its body (as a dropped
+    # connection would): the reader asks again from the byte it stopped at, pinned to the ETag.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = b"".join(course_fixture(name).read_bytes() for name in COURSE_FILES)
+    ranges_asked: list[str] = []
+
+    class Flaky(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_HEAD(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            assert self.headers.get("If-Match") == '"v1"'
+            first, last = (int(x) for x in self.headers["Range"].removeprefix("bytes=").split("-"))
+            ranges_asked.append(f"{first}-{last}")
+            part = body[first : last + 1]
+            self.send_response(206)
+            self.send_header("Content-Length", str(len(part)))
+            self.send_header("Content-Range", f"bytes {first}-{last}/{len(body)}")
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
+            if len(ranges_asked) == 1:
+                self.wfile.write(part[: len(part) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self.wfile.write(part)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = ObjectStoreConfig(endpoint=f"http://127.0.0.1:{server.server_address[1]}")
+        store = ObjectStore(config, part_bytes=256 << 10)
+        info = store.head(ObjectRef(BUCKET, "flaky.jsonl"))
+        read = b""
+        with info.open() as reader:
+            while block := reader.read(64 << 10):
+                read += block
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert read == body
+    half = (256 << 10) // 2
+    assert ranges_asked[0] == f"0-{(256 << 10) - 1}" and ranges_asked[1].startswith(f"{half}-")  # resumed
