@@ -2,8 +2,9 @@
 
 Exit codes: 0 success; 1 completed but something was refused or a check failed; 2 bad
 invocation or unreadable manifest; 3 environment problem (database unreachable or lost mid-run,
-a folder that cannot be written); 130 interrupted (Ctrl-C). Under `--json` every command prints
-exactly one JSON document on stdout, whatever its exit code.
+a folder that cannot be written, object store unreachable or refusing our keys); 130 interrupted
+(Ctrl-C). Under `--json` every command prints exactly one JSON document on stdout, whatever its
+exit code.
 """
 
 from __future__ import annotations
@@ -170,10 +171,13 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.gate.manifest_gate import ManifestUnreadable, judge_manifest, unreadable_report
+    from orchestration.sources.digests import DigestCache
 
     manifest = Path(args.manifest)
     try:
-        result = judge_manifest(manifest, _source_root(args, settings))
+        result = judge_manifest(
+            manifest, _source_root(args, settings), settings.object_store, DigestCache(settings.digest_cache)
+        )
     except ManifestUnreadable as err:
         if not args.json:
             raise
@@ -194,7 +198,16 @@ def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {asset['source_id']}: {judgment}, {loadable} ({reasons})")
 
     _emit(document, args.json, human)
+    if _environment_problem(r["code"] for a in document["assets"] for r in a["reasons"]):
+        return EXIT_ENV
     return EXIT_REFUSED if result.refused else EXIT_OK
+
+
+def _environment_problem(codes: Any) -> bool:
+    """An object store that cannot be reached or refuses our keys is the deployment's problem (exit 3)."""
+    from orchestration.sources.object_store import ENVIRONMENT_CODES
+
+    return not ENVIRONMENT_CODES.isdisjoint(codes)
 
 
 def _source_root(args: argparse.Namespace, settings: Settings) -> Path | None:
@@ -233,11 +246,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             f"rejected {t['rejected']}; touched partitions: {', '.join(document['touched_partitions']) or '-'}"
         )
 
-    if result.connection_lost:
+    environment = _environment_problem(r["code"] for f in document["files"] for r in f["reasons"])
+    if result.connection_lost or environment:
         document["exit_code"] = EXIT_ENV
     _emit(document, args.json, human)
-    if result.connection_lost:
+    if result.connection_lost or environment:
         return EXIT_ENV
+    if result.status == "failed":
+        return EXIT_REFUSED
     return EXIT_OK if result.status == "success" else EXIT_REFUSED
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from orchestration.sources.object_store import ObjectStoreConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -28,6 +30,13 @@ def _path_from_env(name: str, default: Path) -> Path:
         return default
     path = Path(raw).expanduser()
     return path if path.is_absolute() else (PROJECT_ROOT / path)
+
+
+def _digest_cache() -> Path | None:
+    raw = os.environ.get("WEEK06_DIGEST_CACHE")
+    if raw is not None and raw.strip().lower() in ("", "off", "none", "0"):
+        return None
+    return _path_from_env("WEEK06_DIGEST_CACHE", PROJECT_ROOT / ".local" / "digests.sqlite3")
 
 
 def _flag(name: str) -> bool:
@@ -106,9 +115,6 @@ class Settings:
     analytics_enabled: bool
     week04_report_path: Path
     week05_run_results_path: Path
-    minio_endpoint: str | None
-    minio_access_key: str | None
-    minio_secret_key: str | None = field(repr=False)  # a secret: never in a repr, log or error
     dagster_home: Path
     dbt_docs_url: str
     max_line_bytes: int = field(default=1_048_576)
@@ -117,6 +123,10 @@ class Settings:
     # Rejected lines of one file kept as rows of ops.ingest_rejects; the rest are only counted
     # (ledger: rejected, rejected_by_reason, rejects_not_stored).
     max_reject_rows: int = field(default=10_000)
+    # The course's MINIO_* variables: where s3:// sources are read (not configured without MINIO_ENDPOINT).
+    object_store: ObjectStoreConfig = field(default_factory=ObjectStoreConfig)
+    # Where files' sha256 are remembered by file identity (hash each file once); None: always re-hash.
+    digest_cache: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -142,12 +152,11 @@ class Settings:
             week05_run_results_path=_path_from_env(
                 "WEEK06_WEEK05_RUN_RESULTS_PATH", PROJECT_ROOT / "analytics" / "target" / "run_results.json"
             ),
-            minio_endpoint=env.get("MINIO_ENDPOINT") or None,
-            minio_access_key=env.get("MINIO_ACCESS_KEY") or None,
-            minio_secret_key=env.get("MINIO_SECRET_KEY") or None,
             dagster_home=_path_from_env("DAGSTER_HOME", PROJECT_ROOT / ".local" / "dagster"),
             dbt_docs_url=(env.get("DBT_DOCS_URL") or "http://127.0.0.1:8080").rstrip("/"),
             max_line_bytes=int(env.get("WEEK06_MAX_LINE_BYTES") or 1_048_576),
             ingest_workers=int(env.get("WEEK06_INGEST_WORKERS") or _default_ingest_workers()),
             max_reject_rows=int(env.get("WEEK06_MAX_REJECT_ROWS") or 10_000),
+            object_store=ObjectStoreConfig.from_env(env),
+            digest_cache=_digest_cache(),
         )

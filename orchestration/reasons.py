@@ -88,10 +88,34 @@ REASON_CODES: tuple[ReasonCode, ...] = (
         "The path resolves outside the source root (`..`, an absolute path or a symlink escaping it).",
     ),
     _code("file_missing", "gate", "The declared file does not exist."),
+    # -- s3:// objects read through the configured store (MINIO_ENDPOINT; docs/object-store.md)
+    _code(
+        "object_store_unreachable",
+        "gate,ingest",
+        "The object store (MINIO_ENDPOINT) cannot be reached, or its stream kept breaking (exit code 3).",
+    ),
+    _code(
+        "object_access_denied",
+        "gate,ingest",
+        "The store refused access: wrong or missing MINIO_ACCESS_KEY / MINIO_SECRET_KEY, or a policy (exit code 3).",
+    ),
+    _code("object_store_error", "gate,ingest", "The store answered with another error (exit code 3)."),
+    _code("object_bucket_missing", "gate", "The s3:// URL's bucket does not exist in the store."),
+    _code("object_missing", "gate", "The bucket holds no object under the s3:// URL's key."),
+    _code(
+        "object_changed_during_read",
+        "ingest",
+        "The object was replaced or deleted after the gate saw it (its ETag changed): nothing of it is kept.",
+    ),
     _code("not_a_regular_file", "gate", "The path is a folder, FIFO or device, not a regular file."),
     _code("file_unreadable", "gate,ingest", "The file cannot be opened or read (permissions, I/O error)."),
-    _code("size_mismatch", "gate", "The file's size differs from the declared size_bytes."),
-    _code("checksum_mismatch", "gate", "The file's sha256 differs from the declared checksum_sha256."),
+    _code("size_mismatch", "gate", "The file's (or object's) size differs from the declared size_bytes."),
+    _code(
+        "checksum_mismatch",
+        "gate,ingest",
+        "The file's sha256 differs from the declared checksum_sha256 (an object's is verified while the ingest "
+        "streams it: nothing of it is kept).",
+    ),
     _code("gate_report_invalid", "gate", "The gate's own report broke gate_report_v1 (a bug): it is not shown."),
     # -- ingest: one line of a file (ops.ingest_rejects), or the file as a whole
     _code("blank_line", "ingest", "The line is empty or only whitespace."),

@@ -28,6 +28,7 @@ os.environ.update(
         "WEEK06_DATABASE_NAME": "factory_test",
         "WEEK06_REPORT_DIR": str(SESSION_ROOT / "reports"),
         "DAGSTER_HOME": str(SESSION_ROOT / "dagster"),
+        "WEEK06_DIGEST_CACHE": str(SESSION_ROOT / "digests.sqlite3"),
         "WEEK06_MANIFEST_DIR": str(PROJECT_ROOT / "seeds" / "manifests"),
     }
 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import psycopg
 
 # 2: no ticket_id index on raw; 3: table and column comments; 4: payload out of line;
-# 5: ledger.rejects_not_stored (rejected lines counted but not kept, over WEEK06_MAX_REJECT_ROWS)
-SCHEMA_VERSION = 5
+# 5: ledger.rejects_not_stored (rejected lines counted but not kept, over WEEK06_MAX_REJECT_ROWS);
+# 6: ledger source_etag and source_version (s3:// objects)
+SCHEMA_VERSION = 6
 
 DDL = """
 create schema if not exists raw;
@@ -73,6 +74,9 @@ create table if not exists ops.ingest_ledger (
     constraint ingest_ledger_run_source_key unique (run_id, source_id, source_fingerprint)
 );
 alter table ops.ingest_ledger add column if not exists rejects_not_stored integer not null default 0;
+-- s3:// sources: the object's ETag and version as the store gave them (null for local files).
+alter table ops.ingest_ledger add column if not exists source_etag text;
+alter table ops.ingest_ledger add column if not exists source_version text;
 create index if not exists ingest_ledger_source_idx
     on ops.ingest_ledger (source_id, source_fingerprint);
 
@@ -130,6 +134,10 @@ comment on column ops.ingest_ledger.rejects_not_stored is
     'Rejected lines over WEEK06_MAX_REJECT_ROWS: counted in rejected and rejected_by_reason, not kept as rows.';
 comment on table ops.ingest_rejects is
     'Rejected lines (the first WEEK06_MAX_REJECT_ROWS of a file): number, reason codes, detail, a bounded excerpt.';
+comment on column ops.ingest_ledger.source_etag is
+    'ETag of the s3:// object that was read (null for a local file): already_loaded needs the same one.';
+comment on column ops.ingest_ledger.source_version is
+    'Version id of the s3:// object that was read, when the store versions its bucket.';
 comment on table raw.ticket_events is
     'Bronze: each accepted ticket version once (unique record_fingerprint), with anchors of the run that loaded it.';
 """

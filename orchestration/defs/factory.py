@@ -1,6 +1,7 @@
 """Python assets around dbt: the manifest source, the gate and the raw ingest."""
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from dagster import (
@@ -19,13 +20,14 @@ from dagster import (
 from orchestration.defs.checks import fold_all, raw_check_specs
 from orchestration.defs.keys import MANIFEST_GATE, RAW_TICKET_EVENTS, SEED_MANIFESTS
 from orchestration.defs.partitions import SINGLE_RUN, partition_range
-from orchestration.defs.resources import Week06PostgresResource, Week06ReportsResource
+from orchestration.defs.resources import Week06MinioResource, Week06PostgresResource, Week06ReportsResource
 from orchestration.defs.translator import GROUP_NAME
 from orchestration.evidence.checks import judge_raw_partitions
 from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
 from orchestration.ingest.loader import ingest_window
 from orchestration.ingest.stats import partition_row_counts
 from orchestration.partitions import days_between
+from orchestration.sources.digests import DigestCache
 
 
 @observable_source_asset(
@@ -86,10 +88,18 @@ def _asset_judgments(gate: PartitionGate) -> list[dict[str, object]]:
     return judged
 
 
-def manifest_gate(context: AssetExecutionContext, week06_postgres: Week06PostgresResource) -> MaterializeResult:
+def manifest_gate(
+    context: AssetExecutionContext, week06_postgres: Week06PostgresResource, week06_minio: Week06MinioResource
+) -> MaterializeResult:
     settings = week06_postgres.settings()
     first, last = partition_range(context)
-    gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
+    gate = gate_partitions(
+        settings.manifest_dir,
+        days_between(first, last),
+        settings.source_root,
+        week06_minio.config(),
+        DigestCache(settings.digest_cache),
+    )
     judgments = [a.judgment for g in gate.results for a in g.assets]
     metadata: dict[str, Any] = {
         "manifests": len(gate.results),
@@ -110,12 +120,19 @@ def manifest_gate(context: AssetExecutionContext, week06_postgres: Week06Postgre
 
 
 def raw_ticket_events_partitioned(
-    context: AssetExecutionContext, week06_postgres: Week06PostgresResource
+    context: AssetExecutionContext, week06_postgres: Week06PostgresResource, week06_minio: Week06MinioResource
 ) -> MaterializeResult:
-    settings = week06_postgres.settings()
+    # s3:// sources are read through the week06_minio resource (the gate's and the ingest's store).
+    settings = replace(week06_postgres.settings(), object_store=week06_minio.config())
     url = week06_postgres.database_url()
     first, last = partition_range(context)
-    gate = gate_partitions(settings.manifest_dir, days_between(first, last), settings.source_root)
+    gate = gate_partitions(
+        settings.manifest_dir,
+        days_between(first, last),
+        settings.source_root,
+        settings.object_store,
+        DigestCache(settings.digest_cache),
+    )
     run = ingest_window(url, gate.results, first, last, settings=settings, run_id=context.run_id)
     files, totals, touched, stale = (
         run["files"],

@@ -15,6 +15,7 @@ from orchestration.config import Settings
 from orchestration.db import embedded
 from orchestration.db.connection import ConnectionParams, DatabaseUnreachable, connect, redact
 from orchestration.db.schema import ensure_schema
+from orchestration.sources.object_store import ObjectStoreConfig
 
 
 class Week06PostgresResource(ConfigurableResource):
@@ -46,39 +47,47 @@ class Week06PostgresResource(ConfigurableResource):
 
 
 class Week06MinioResource(ConfigurableResource):
-    """The object store, from the course's MINIO_ENDPOINT, MINIO_ACCESS_KEY and MINIO_SECRET_KEY.
+    """The object store s3:// sources are read from: the course's MINIO_ENDPOINT, MINIO_ACCESS_KEY and
+    MINIO_SECRET_KEY (plus MINIO_REGION, MINIO_SECURE), as orchestration.sources.object_store reads them.
 
-    Without MINIO_ENDPOINT it is `not_configured`, and says so; it never pretends to work.
+    Without MINIO_ENDPOINT it is `not_configured`, and says so; s3:// files are then
+    `not_available` (remote_source_not_configured). It never pretends to work.
     """
+
+    def config(self) -> ObjectStoreConfig:
+        """The store's configuration for the gate and the ingest (its repr never shows a key)."""
+        return Settings.from_env().object_store
 
     @property
     def endpoint(self) -> str | None:
-        return Settings.from_env().minio_endpoint
+        """The endpoint as it may be shown (scheme, host, port), None when not configured."""
+        config = self.config()
+        return config.shown_endpoint if config.configured else None
 
     @property
     def access_key(self) -> str | None:
-        return Settings.from_env().minio_access_key
+        return self.config().access_key
 
     def secret_key(self) -> str | None:
         """The secret, for a client library only: never log, print or put it in metadata."""
-        return Settings.from_env().minio_secret_key
+        return self.config().secret_key
 
     @property
     def configured(self) -> bool:
-        return bool(self.endpoint)
+        return self.config().configured
 
     @property
     def status(self) -> str:
         return "configured" if self.configured else "not_configured"
 
     def describe(self) -> dict[str, object]:
-        """What may be shown: the endpoint, whether keys are set, never their values."""
-        settings = Settings.from_env()
+        """What may be shown: the endpoint, region, whether keys are set, never their values."""
+        config = self.config()
         return {
             "status": self.status,
-            "endpoint": settings.minio_endpoint,
-            "access_key_set": bool(settings.minio_access_key),
-            "secret_key_set": bool(settings.minio_secret_key),
+            **config.describe(),
+            "access_key_set": bool(config.access_key),
+            "secret_key_set": bool(config.secret_key),
         }
 
     def __repr__(self) -> str:

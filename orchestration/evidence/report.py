@@ -321,9 +321,13 @@ def record_partitions(
     """Build, validate and write the evidence of every partition first..last of one run."""
     from orchestration.db.connection import connect
     from orchestration.gate.manifest_gate import gate_partitions
+    from orchestration.sources.digests import DigestCache
 
     days = days_between(first, last)
-    gate = gate_partitions(settings.manifest_dir, days, settings.source_root)
+    # Unchanged files are not re-hashed: their digest is remembered from the gate of this run.
+    gate = gate_partitions(
+        settings.manifest_dir, days, settings.source_root, settings.object_store, DigestCache(settings.digest_cache)
+    )
     run_results = load_run_results(settings.report_dir, run_id)
     externals = observe_externals(settings)
     written = []

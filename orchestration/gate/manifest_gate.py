@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -17,6 +16,16 @@ from orchestration import contracts
 from orchestration.db.connection import redact
 from orchestration.fileio import display_path
 from orchestration.partitions import days_between
+from orchestration.sources.digests import DigestCache, file_sha256, object_identity
+from orchestration.sources.object_store import (
+    OBJECT_SCHEMES,
+    ObjectInfo,
+    ObjectRef,
+    ObjectStore,
+    ObjectStoreConfig,
+    ObjectStoreError,
+    is_object_location,
+)
 
 GATE_REPORT_VERSION = "gate_report_v1"
 # Worst last. not_available: the file could not be examined here (remote object store), so nothing
@@ -79,10 +88,20 @@ class AssetJudgment:
     reasons: list[Reason] = field(default_factory=list)
     size_bytes: int | None = None
     sha256: str | None = None
+    # An s3:// object judged through the configured store (then `path` is None). Its sha256 is the
+    # declared one, verified while the ingest streams it (or measured here when none is declared).
+    object: ObjectInfo | None = None
 
     @property
     def loadable(self) -> bool:
-        return self.judgment in LOADABLE_JUDGMENTS and self.path is not None
+        return self.judgment in LOADABLE_JUDGMENTS and (self.path is not None or self.object is not None)
+
+    @property
+    def source_path(self) -> str:
+        """Where the ingest reads the file: its resolved path, or the object's s3:// URL."""
+        if self.object is not None:
+            return self.object.ref.url
+        return str(self.path)
 
     def add(self, judgment: str, code: str, message: str, *, metadata: bool = False) -> None:
         self.reasons.append(Reason(code, message))
@@ -300,16 +319,6 @@ def _manifest_rule_violations(manifest: dict[str, Any]) -> list[Reason]:
     return reasons
 
 
-def _sha256_and_size(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def shown_location(location: str) -> str:
     """A declared location as it may be shown: no URL password, no secret of a signed URL."""
     text = redact(location)
@@ -335,7 +344,12 @@ def _resolve_location(location: str, manifest_dir: Path) -> tuple[Path | None, s
                 "not_available",
                 Reason(
                     "remote_source_not_configured",
-                    f"{shown!r}: no {scheme}:// source is configured here; only local files can be read",
+                    f"{shown!r}: no {scheme}:// source is configured here; "
+                    + (
+                        "set MINIO_ENDPOINT (and MINIO_ACCESS_KEY, MINIO_SECRET_KEY) to read s3:// objects"
+                        if scheme in OBJECT_SCHEMES
+                        else "only local files and s3:// objects can be read"
+                    ),
                 ),
             )
         if scheme != "file":
@@ -361,8 +375,56 @@ def _os_error(exc: BaseException) -> str:
     return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
+def _judge_object(
+    verdict: AssetJudgment, asset: dict[str, Any], store: ObjectStoreConfig, digests: DigestCache | None
+) -> None:
+    """An s3:// asset of a configured store: it exists, may be read, and has the declared size.
+
+    Its content is not fetched here when a checksum is declared: the ingest verifies size and
+    sha256 while it streams the object, before anything commits.
+    """
+    try:
+        ref = ObjectRef.parse(asset["source_url_or_path"])
+    except ValueError as exc:
+        verdict.add("reject", "invalid_location", f"{verdict.location!r}: {exc}")
+        return
+    try:
+        info = ObjectStore(store).head(ref)
+    except ObjectStoreError as err:
+        verdict.add(err.judgment, err.reason_code, err.message)
+        return
+    verdict.size_bytes = info.size
+    declared_size = asset.get("size_bytes")
+    if declared_size is not None and declared_size != info.size:
+        verdict.add("reject", "size_mismatch", f"declared {declared_size} bytes, the object has {info.size}")
+        return
+    declared_sum = asset.get("checksum_sha256")
+    if declared_sum:
+        verdict.sha256 = declared_sum.lower()
+    else:  # measured once per object version: later steps find it by the object's ETag
+        identity = object_identity(info.etag, info.version_id, info.size)
+        known = digests.known_key(ref.url, identity) if digests is not None and identity else None
+        if known is not None:
+            verdict.sha256 = known[0]
+        else:
+            try:
+                verdict.sha256 = info.store.sha256(info)
+            except ObjectStoreError as err:
+                verdict.add(err.judgment, err.reason_code, err.message)
+                return
+            if digests is not None and identity:
+                digests.remember_key(ref.url, identity, verdict.sha256, info.size)
+    verdict.object = info
+
+
 def _judge_asset(
-    asset: dict[str, Any], manifest: dict[str, Any], policy: dict[str, str], manifest_dir: Path, source_root: Path
+    asset: dict[str, Any],
+    manifest: dict[str, Any],
+    policy: dict[str, str],
+    manifest_dir: Path,
+    source_root: Path,
+    object_store: ObjectStoreConfig | None = None,
+    digests: DigestCache | None = None,
 ) -> AssetJudgment:
     verdict = AssetJudgment(
         source_id=asset["source_id"],
@@ -408,6 +470,9 @@ def _judge_asset(
     if verdict.asset_type.lower() not in SUPPORTED_ASSET_TYPES:
         verdict.add("reject", "unsupported_asset_type", f"asset_type {verdict.asset_type!r} is not jsonl")
         return verdict
+    if object_store is not None and object_store.configured and is_object_location(asset["source_url_or_path"]):
+        _judge_object(verdict, asset, object_store, digests)
+        return verdict
     path, judgment, problem = _resolve_location(asset["source_url_or_path"], manifest_dir)
     if problem is not None or path is None:
         assert problem is not None
@@ -437,7 +502,7 @@ def _judge_asset(
         verdict.add("reject", "not_a_regular_file", f"{verdict.location!r} is not a regular file")
         return verdict
     try:
-        verdict.sha256, verdict.size_bytes = _sha256_and_size(resolved)
+        verdict.sha256, verdict.size_bytes, _ = file_sha256(resolved, digests)
     except OSError as exc:
         verdict.add("reject", "file_unreadable", f"{display_path(resolved)}: {_os_error(exc)}")
         return verdict
@@ -455,11 +520,19 @@ def _judge_asset(
     return verdict
 
 
-def judge_manifest(manifest_path: Path, source_root: Path | None = None) -> GateResult:
+def judge_manifest(
+    manifest_path: Path,
+    source_root: Path | None = None,
+    object_store: ObjectStoreConfig | None = None,
+    digests: DigestCache | None = None,
+) -> GateResult:
     """Judge every asset of the manifest at `manifest_path`.
 
     Local paths resolve relative to the manifest and must stay inside `source_root`
     (default: the folder above the manifest's folder, e.g. `seeds/` for `seeds/manifests/`).
+    `s3://` assets are judged through `object_store` when it is configured (else they are
+    not_available, remote_source_not_configured). A local file's sha256 comes from `digests` when
+    the file is unchanged since it was last hashed (each file is hashed once, not once per step).
     Raises ManifestUnreadable when the manifest cannot be judged at all.
     """
     manifest_path = manifest_path.resolve()
@@ -467,7 +540,10 @@ def judge_manifest(manifest_path: Path, source_root: Path | None = None) -> Gate
     root = (source_root or manifest_path.parent.parent).resolve()
     policy = {**DEFAULT_POLICY, **(manifest.get("gate_policy") or {})}
     manifest_reasons = _manifest_rule_violations(manifest)
-    assets = [_judge_asset(asset, manifest, policy, manifest_path.parent, root) for asset in manifest["assets"]]
+    assets = [
+        _judge_asset(asset, manifest, policy, manifest_path.parent, root, object_store, digests)
+        for asset in manifest["assets"]
+    ]
     for verdict in assets:
         for reason in manifest_reasons:
             verdict.add("reject", reason.code, reason.message)
@@ -511,7 +587,13 @@ class PartitionGate:
         return sorted(codes)
 
 
-def gate_partitions(manifest_dir: Path, partitions: list[date], source_root: Path | None = None) -> PartitionGate:
+def gate_partitions(
+    manifest_dir: Path,
+    partitions: list[date],
+    source_root: Path | None = None,
+    object_store: ObjectStoreConfig | None = None,
+    digests: DigestCache | None = None,
+) -> PartitionGate:
     """Judge every manifest in `manifest_dir` that covers one of `partitions`."""
     results: list[GateResult] = []
     unreadable: list[tuple[Path, ManifestUnreadable]] = []
@@ -519,7 +601,7 @@ def gate_partitions(manifest_dir: Path, partitions: list[date], source_root: Pat
         return PartitionGate(results, unreadable)
     for path in discover_manifests(manifest_dir, partitions):
         try:
-            results.append(judge_manifest(path, source_root))
+            results.append(judge_manifest(path, source_root, object_store, digests))
         except ManifestUnreadable as err:
             unreadable.append((path, err))
     return PartitionGate(results, unreadable)

@@ -11,12 +11,12 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import psycopg
 
@@ -29,6 +29,8 @@ from orchestration.ingest.chunks import Chunk, ParsedChunk, parse_chunk, read_ch
 from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, copy_field
 from orchestration.ingest.workers import ParsePool, WorkerFailed
 from orchestration.partitions import partition_bounds
+from orchestration.sources.digests import DigestCache, Observation
+from orchestration.sources.object_store import ObjectChanged, ObjectStoreError
 
 PREFETCH_CHUNKS = 3  # chunks parsed ahead of the writer by the worker processes (bounds memory)
 PARALLEL_MIN_BYTES = 16 << 20  # smaller files are parsed in-process: starting workers costs ~1 s
@@ -41,6 +43,12 @@ CONNECTION_LOST = "database_connection_lost"
 
 class FileChanged(Exception):
     reason_code = "file_changed_during_ingest"
+
+
+class ChecksumMismatch(Exception):
+    """An object's bytes, verified while streamed, are not what its manifest declared."""
+
+    reason_code = "checksum_mismatch"
 
 
 def new_run_id() -> str:
@@ -318,7 +326,17 @@ def _sort_rows(parsed: ParsedChunk, seen: SeenFilter, stored: set[str]) -> _Chun
     return chunk
 
 
-def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, stored: set[str], pool: Any) -> _FileScan:
+def _open_source(asset: AssetJudgment) -> BinaryIO:
+    """The asset's bytes as a stream: the local file, or the object pinned to the ETag the gate saw."""
+    if asset.object is not None:
+        return asset.object.open()  # type: ignore[return-value]
+    assert asset.path is not None
+    return asset.path.open("rb")
+
+
+def _scan_file(
+    opener: Callable[[], BinaryIO], parser: RecordParser, limit: int, writer: _Writer, stored: set[str], pool: Any
+) -> _FileScan:
     """Read, parse and write the file chunk by chunk.
 
     This process only reads blocks, cuts them into chunks of whole lines and sends rows on: the
@@ -334,7 +352,7 @@ def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, st
     seen = SeenFilter()
     digest = hashlib.sha256()
     suffix = "\t" + "\t".join(copy_field(value) for value in writer.anchors) + "\n"
-    with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writing:
+    with opener() as handle, ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writing:
         in_flight: Future[None] | None = None
         parsing = _parsed(read_chunks(handle, limit, digest), parser, limit, suffix, pool)
         try:
@@ -360,6 +378,21 @@ def _scan_file(path: Path, parser: RecordParser, limit: int, writer: _Writer, st
     return scan
 
 
+def _prior_load(cur: psycopg.Cursor[Any], asset: AssetJudgment) -> tuple[str] | None:
+    """The run that already loaded this exact file (same source and sha256), if any.
+
+    An object is the loaded one only if the store still serves the same ETag/version: a declared
+    checksum alone is a claim, and an object replaced under its key is read again.
+    """
+    etag, version = (asset.object.etag, asset.object.version_id) if asset.object is not None else (None, None)
+    return cur.execute(
+        "select run_id from ops.ingest_ledger where source_id = %s and source_fingerprint = %s "
+        "and (%s::text is null or source_etag = %s) and (%s::text is null or source_version = %s) "
+        "order by ledger_id limit 1",
+        (asset.source_id, asset.sha256, etag, etag, version, version),
+    ).fetchone()
+
+
 def _ingest_file(
     conn: psycopg.Connection,
     gate: GateResult,
@@ -374,18 +407,15 @@ def _ingest_file(
     pool: Any = None,
     safe: bool = False,
 ) -> FileResult:
-    assert asset.path is not None and asset.sha256 is not None
+    assert (asset.path is not None or asset.object is not None) and asset.sha256 is not None
+    etag, version = (asset.object.etag, asset.object.version_id) if asset.object is not None else (None, None)
     result = FileResult(asset.source_id, asset.location, "loaded", asset.sha256, asset.size_bytes)
     started = datetime.now(UTC)
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext(%s)::bigint)", (asset.source_id,))
             if not reread:
-                prior = cur.execute(
-                    "select run_id from ops.ingest_ledger where source_id = %s and source_fingerprint = %s "
-                    "order by ledger_id limit 1",
-                    (asset.source_id, asset.sha256),
-                ).fetchone()
+                prior = _prior_load(cur, asset)
                 if prior is not None:
                     result.status = "already_loaded"
                     result.previous_run_id = prior[0]
@@ -398,12 +428,22 @@ def _ingest_file(
             # The file's sha256 was checked by the gate; the anchors carry it, and the scan re-hashes
             # what it actually reads, so a file changed in between is caught before anything commits.
             anchors = (gate.manifest_id, gate.batch_id, run_id, asset.source_id, asset.sha256, trace_id, ingested_text)
-            reject_anchors = (run_id, gate.manifest_id, asset.source_id, str(asset.path), asset.sha256, ingested_text)
+            reject_anchors = (run_id, gate.manifest_id, asset.source_id, asset.source_path, asset.sha256, ingested_text)
             writer = _Writer(cur, anchors, reject_anchors, safe, settings.max_reject_rows)
             stored = {day.isoformat() for (day,) in cur.execute(_STORED_PARTITIONS)}
-            scan = _scan_file(asset.path, parser, settings.max_line_bytes, writer, stored, pool)
+            seen = Observation.of(asset.path) if asset.path is not None else None
+            scan = _scan_file(lambda: _open_source(asset), parser, settings.max_line_bytes, writer, stored, pool)
             if scan.sha256 != asset.sha256:
-                raise FileChanged(f"{display_path(asset.path)} changed between the gate and the ingest")
+                if asset.object is None:
+                    raise FileChanged(f"{display_path(asset.path or Path())} changed between the gate and the ingest")
+                if any(r.code == "missing_checksum" for r in asset.reasons):  # the gate measured it
+                    raise ObjectChanged(f"{asset.source_path} changed after the gate measured its sha256")
+                raise ChecksumMismatch(
+                    f"{asset.source_path}: declared sha256 {asset.sha256[:12]}..., "
+                    f"the object's bytes have {scan.sha256[:12]}..."
+                )
+            if seen is not None:  # verified while read: later steps and runs need not hash it again
+                DigestCache(settings.digest_cache).remember(seen, scan.sha256, scan.size)
             loaded = sum(writer.loaded_by_partition.values())
             touched = sorted(writer.loaded_by_partition)
             rejected = sum(scan.reasons.values())
@@ -411,15 +451,16 @@ def _ingest_file(
                 """
                 insert into ops.ingest_ledger (run_id, manifest_id, batch_id, source_id, source_path,
                     source_fingerprint, size_bytes, lines_read, loaded, duplicates, rejected,
-                    rejected_by_reason, rejects_not_stored, touched_partitions, trace_id, started_at, finished_at)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::date[], %s, %s, %s)
+                    rejected_by_reason, rejects_not_stored, touched_partitions, trace_id, started_at, finished_at,
+                    source_etag, source_version)
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::date[], %s, %s, %s, %s, %s)
                 """,
                 (
                     run_id,
                     gate.manifest_id,
                     gate.batch_id,
                     asset.source_id,
-                    str(asset.path),
+                    asset.source_path,
                     scan.sha256,
                     scan.size,
                     scan.lines,
@@ -432,6 +473,8 @@ def _ingest_file(
                     trace_id,
                     started,
                     datetime.now(UTC),
+                    etag,
+                    version,
                 ),
             )
             window = gate.manifest.get("selection_window") or {}
@@ -493,10 +536,15 @@ def _ingest_file(
         )
     except FileChanged as exc:
         return _failed(result, FileChanged.reason_code, str(exc))
+    except ChecksumMismatch as exc:
+        return _failed(result, ChecksumMismatch.reason_code, str(exc))
+    except ObjectStoreError as exc:
+        return _failed(result, exc.reason_code, exc.message)
     except WorkerFailed as exc:
         return _failed(result, WorkerFailed.reason_code, str(exc))
     except OSError as exc:
-        return _failed(result, "file_unreadable", f"{display_path(asset.path)}: {exc.strerror or exc}")
+        shown = asset.source_path if asset.object is not None else display_path(asset.path or Path())
+        return _failed(result, "file_unreadable", f"{shown}: {exc.strerror or exc}")
     except psycopg.Error as exc:
         if conn.broken or conn.closed:  # the server went away (restarted, backend terminated)
             return _failed(result, CONNECTION_LOST, f"the connection was lost: {redact(str(exc)).strip()[:300]}")
@@ -527,15 +575,19 @@ def ingest_gated(
     parser = RecordParser(*bounds)
     files: list[FileResult] = []
     pool = None
-    big = any(a.loadable and (a.size_bytes or 0) >= PARALLEL_MIN_BYTES for a in gate.assets)
-    if big and settings.ingest_workers > 0:
-        try:
-            pool = ParsePool(settings.ingest_workers, (*bounds, settings.max_line_bytes))
-        except (WorkerFailed, OSError):
-            pool = None  # no worker could start: parse in this process, slower but the same result
     try:
         with connect(url) as conn:
             ensure_schema(conn)
+            # Workers cost about a second to start: only for a big file that will really be read.
+            big = [a for a in gate.assets if a.loadable and (a.size_bytes or 0) >= PARALLEL_MIN_BYTES]
+            if big and not reread:
+                with conn.transaction(), conn.cursor() as cur:
+                    big = [a for a in big if _prior_load(cur, a) is None]
+            if big and settings.ingest_workers > 0:
+                try:
+                    pool = ParsePool(settings.ingest_workers, (*bounds, settings.max_line_bytes))
+                except (WorkerFailed, OSError):
+                    pool = None  # no worker could start: parse in this process, slower but the same result
             for asset in gate.assets:
                 if not asset.loadable:
                     refused = FileResult(asset.source_id, asset.location, "refused", asset.sha256, asset.size_bytes)
@@ -604,5 +656,7 @@ def ingest_manifest(
     **options: Any,
 ) -> IngestResult:
     """Gate the manifest, then load what the gate accepted (see `ingest_gated`)."""
-    gate = judge_manifest(manifest_path, source_root or settings.source_root)
+    gate = judge_manifest(
+        manifest_path, source_root or settings.source_root, settings.object_store, DigestCache(settings.digest_cache)
+    )
     return ingest_gated(url, gate, settings=settings, **options)
