@@ -134,7 +134,11 @@ def bench(days_list: list[int], tickets_per_day: int, budget_s: float, out_dir: 
                 entry["ours_vs_dlt"] = round(d["seconds"] / ours["seconds"], 2)
                 entry["target_met"] = entry["ours_vs_dlt"] >= TARGET_RATIO
             sizes.append(entry)
-    report = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "target_ratio": TARGET_RATIO, "sizes": sizes}
+    report = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "target_ratio": TARGET_RATIO,
+        "sizes": sizes,
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "dlt_peer.json", json.dumps(report, indent=2) + "\n")
     write_text_atomic(out_dir / "dlt_peer.md", markdown(report))
@@ -166,7 +170,8 @@ def markdown(report: dict[str, Any]) -> str:
         else:
             dlt_cells = f"{d['status']} | | | {d['why']}"
         lines.append(
-            f"| {s['lines']:,} | {s['megabytes']} | {s['ours']['records_per_s']:,} | {s['ours']['seconds']} | {dlt_cells} |"
+            f"| {s['lines']:,} | {s['megabytes']} | {s['ours']['records_per_s']:,} | {s['ours']['seconds']} "
+            f"| {dlt_cells} |"
         )
     lines += ["", "Measured on a shared machine: compare the ratios, not the absolute figures.", ""]
     return "\n".join(lines)
