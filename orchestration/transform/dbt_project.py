@@ -52,7 +52,7 @@ def window_env(first: date, last: date) -> dict[str, str]:
     return {f"WEEK06_WINDOW_{name.upper()}": value for name, value in window_vars(first, last).items()}
 
 
-def keep_partial_parse(invocation_target: Path) -> bool:
+def keep_partial_parse(invocation_target: Path, target_dir: Path = TARGET_DIR) -> bool:
     """Make an invocation's saved parse the project's, so that the next invocation starts from it.
 
     dagster-dbt gives each invocation its own target folder and seeds it with the project's
@@ -62,9 +62,10 @@ def keep_partial_parse(invocation_target: Path) -> bool:
     produced = invocation_target / PARTIAL_PARSE_NAME
     if not produced.exists():
         return False
-    staging = TARGET_DIR / f".{PARTIAL_PARSE_NAME}.{os.getpid()}"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    staging = target_dir / f".{PARTIAL_PARSE_NAME}.{os.getpid()}"
     shutil.copyfile(produced, staging)
-    os.replace(staging, TARGET_DIR / PARTIAL_PARSE_NAME)  # atomic: concurrent runs read a whole file
+    os.replace(staging, target_dir / PARTIAL_PARSE_NAME)  # atomic: concurrent runs read a whole file
     return True
 
 
