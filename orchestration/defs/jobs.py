@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from orchestration.defs.factory import SEED_MANIFESTS
 from orchestration.defs.partitions import PARTITIONS
@@ -13,6 +13,9 @@ week06_data_factory_job = define_asset_job(
     selection=AssetSelection.groups(GROUP_NAME) - AssetSelection.assets(SEED_MANIFESTS),
     partitions_def=PARTITIONS,
     description="Gate -> ingest -> dbt build (models + tests) -> run evidence, for one partition or a range.",
+    # The steps form one chain: the multiprocess default would only add a Python process per
+    # step, each importing Dagster and loading the definitions again before it can start.
+    executor_def=in_process_executor,
 )
 
 week06_source_observation_job = define_asset_job(

@@ -16,6 +16,7 @@ MACROS_DIR = PROJECT_ROOT / "macros"
 TARGET_DIR = DBT_PROJECT_DIR / "target"
 MANIFEST_PATH = TARGET_DIR / "manifest.json"
 PARTIAL_PARSE_NAME = "partial_parse.msgpack"
+WINDOW_VAR_NAMES = ("partition_date", "partition_start", "partition_end")
 
 
 def dbt_executable() -> str:
@@ -49,7 +50,9 @@ def window_env(first: date, last: date) -> dict[str, str]:
     line vars into its saved parse (target/partial_parse.msgpack) and re-parses the whole project
     whenever they change, i.e. for every new partition; the macro reads these at execution only.
     """
-    return {f"WEEK06_WINDOW_{name.upper()}": value for name, value in window_vars(first, last).items()}
+    given = window_vars(first, last)
+    # All three, the unused ones empty: a value left in the caller's environment never mixes in.
+    return {f"WEEK06_WINDOW_{name.upper()}": given.get(name, "") for name in WINDOW_VAR_NAMES}
 
 
 def keep_partial_parse(invocation_target: Path, target_dir: Path = TARGET_DIR) -> bool:

@@ -12,15 +12,20 @@ from orchestration.transform.dbt_project import keep_partial_parse, window_env, 
 
 def test_window_env_mirrors_the_window_vars() -> None:
     day = date(2026, 4, 12)
-    assert window_env(day, day) == {"WEEK06_WINDOW_PARTITION_DATE": "2026-04-12"}
+    # all three names, the unused ones empty, so that a value left in the caller's env never mixes in
+    assert window_env(day, day) == {
+        "WEEK06_WINDOW_PARTITION_DATE": "2026-04-12",
+        "WEEK06_WINDOW_PARTITION_START": "",
+        "WEEK06_WINDOW_PARTITION_END": "",
+    }
     # a range: partition_end is exclusive, as the vars are
     assert window_env(date(2026, 4, 10), date(2026, 4, 17)) == {
+        "WEEK06_WINDOW_PARTITION_DATE": "",
         "WEEK06_WINDOW_PARTITION_START": "2026-04-10",
         "WEEK06_WINDOW_PARTITION_END": "2026-04-18",
     }
-    assert {k.removeprefix("WEEK06_WINDOW_").lower() for k in window_env(day, date(2026, 4, 13))} == set(
-        window_vars(day, date(2026, 4, 13))
-    )
+    given = {k.removeprefix("WEEK06_WINDOW_").lower(): v for k, v in window_env(day, date(2026, 4, 13)).items() if v}
+    assert given == window_vars(day, date(2026, 4, 13))
     with pytest.raises(ValueError):
         window_env(date(2026, 4, 13), day)
 
