@@ -196,9 +196,9 @@ def _summary(name: str, work: list[Timed], run: list[Timed], ui: list[Timed]) ->
     }
 
 
-def bench(repeat: int, out_dir: Path, label: str) -> dict[str, Any]:
+def bench(repeat: int, out_dir: Path, label: str, database: str = BENCH_DATABASE) -> dict[str, Any]:
     settings = Settings.from_env()
-    url = embedded.ensure_database(embedded.database_url(settings), BENCH_DATABASE)
+    url = embedded.ensure_database(embedded.database_url(settings), database)
     _reset(url)
     with tempfile.TemporaryDirectory(prefix="sdf-bench-run-") as tmp:
         b = Bench(url, Path(tmp))
@@ -289,8 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument("--label", default="", help="a note written into the report (e.g. before/after)")
+    parser.add_argument("--database", default=BENCH_DATABASE, help="the database it (re)creates its tables in")
     args = parser.parse_args(argv)
-    report = bench(args.repeat, args.out, args.label)
+    report = bench(args.repeat, args.out, args.label, args.database)
     print(markdown(report))
     return 0
 
