@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml uv.lock requirements.lock
 		|| { echo "installation of the project into $(VENV) failed" >&2; exit 1; }
 	@touch $(STAMP)
 
-.PHONY: help venv lock demo test dev docs docs-static lint bench seeds db-up db-down clean
+.PHONY: help venv lock demo test dev docs docs-static lint bench bench-env seeds db-up db-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -70,15 +70,30 @@ docs: docs-static ## generate the dbt docs (and the static file) and serve the s
 	cd dbt_project && ../$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
 
 lint: $(STAMP) ## ruff, mypy and sqlfluff
-	$(BIN)/ruff check orchestration tests
-	$(BIN)/mypy orchestration
+	$(BIN)/ruff check orchestration tests benchmarks
+	$(BIN)/mypy orchestration benchmarks
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/data-factory db up >/dev/null
 	eval "$$($(BIN)/data-factory db env)" && $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
-bench: $(STAMP) ## benchmarks: ingest throughput, then dbt partition cost (reports/benchmarks/)
-	$(BIN)/python -m orchestration.bench
-	$(BIN)/python -m orchestration.bench_dbt
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: benchmarks/requirements-dlt.txt
+ifdef UV
+	@test -x $(BENCH_VENV)/bin/python || $(UV) venv --python $(PYTHON) $(BENCH_VENV)
+	$(UV) pip install --python $(BENCH_VENV)/bin/python -r benchmarks/requirements-dlt.txt
+else
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-dlt.txt
+endif
+	@touch $@
+
+bench-env: $(BENCH_VENV)/.installed ## dlt in its own environment (.venv-bench), the peer of the ingest benchmark
+
+bench: $(STAMP) $(BENCH_VENV)/.installed ## benchmarks: ingest, dbt partition cost, run overhead, dlt peer (reports/benchmarks/)
+	$(BIN)/python -m benchmarks.ingest
+	$(BIN)/python -m benchmarks.dbt_partition_cost
+	$(BIN)/python -m benchmarks.run_overhead
+	$(BIN)/python -m benchmarks.dlt_peer
 
 seeds: $(STAMP) ## regenerate the demo input in seeds/ (deterministic)
 	$(BIN)/python -c "from pathlib import Path; from orchestration.generate import DEMO_ARGS, generate; generate(Path('seeds'), **DEMO_ARGS)"

@@ -5,7 +5,17 @@
     Vars:
       partition_date                  one UTC day, e.g. 2026-04-17
       partition_start, partition_end  a range of days, start inclusive, end exclusive
+      (no var)                        the same from env WEEK06_WINDOW_PARTITION_DATE, or
+                                      WEEK06_WINDOW_PARTITION_START and _END: how the Dagster
+                                      job passes its window, so that dbt's saved parse stays
+                                      valid from one window to the next
       (none of them)                  the demo partition, env WEEK06_DEFAULT_PARTITION
+
+    What dbt renders while parsing (a model's config(), e.g. incremental_predicates) sees
+    the window of the vars, or the demo partition when the window comes from the
+    environment: the models' pre-hook delete_partition_window() empties the run's window
+    first, so their delete+insert stays exact whatever that predicate says (it only keeps
+    dbt's own, then empty, delete on the partition_date index).
       --full-refresh                  all history: from WEEK06_PARTITION_START_DATE on, open
                                       ended, whatever the vars (a full refresh recreates the
                                       tables, so a narrower window would lose the rest)
@@ -33,6 +43,13 @@
     {%- set day = partition_window_var('partition_date') -%}
     {%- set start = partition_window_var('partition_start') -%}
     {%- set end = partition_window_var('partition_end') -%}
+    {%- if execute and day is none and start is none and end is none -%}
+        {#- No window var: the window may come from the environment (how the Dagster job
+            passes it), read while executing only. -#}
+        {%- set day = partition_window_env('partition_date') -%}
+        {%- set start = partition_window_env('partition_start') -%}
+        {%- set end = partition_window_env('partition_end') -%}
+    {%- endif -%}
 
     {%- if day is not none and (start is not none or end is not none) -%}
         {{ refuse_partition_window(
@@ -117,6 +134,18 @@
         {{ return(none) }}
     {%- endif -%}
     {{ return(text) }}
+{%- endmacro %}
+
+
+{% macro partition_window_env(name) -%}
+    {#-
+        A window var from the env var WEEK06_WINDOW_<NAME>, or none when unset or empty.
+        Called while executing only, never while parsing: the window then changes neither
+        dbt's saved parse (`--vars` on the command line do: dbt re-parses the whole project
+        whenever they change) nor any parsed node.
+    -#}
+    {%- set text = (env_var('WEEK06_WINDOW_' ~ (name | upper), '') | string) | trim -%}
+    {{ return(text if text != '' else none) }}
 {%- endmacro %}
 
 

@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 
 from dagster import AssetsDefinition, Definitions, SourceAsset
-from dagster_dbt import DbtCliResource
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
 from orchestration.defs.dbt_models import build_dbt_assets
@@ -24,7 +23,7 @@ from orchestration.defs.factory import build_factory_assets, seed_manifests
 from orchestration.defs.jobs import week06_data_factory_job, week06_source_observation_job
 from orchestration.defs.ops import build_ops_assets
 from orchestration.defs.partitions import daily_partitions
-from orchestration.defs.resources import week06_resources
+from orchestration.defs.resources import FactoryDbtCliResource, week06_resources
 from orchestration.defs.sensors import evidence_after_failure, evidence_after_success
 from orchestration.transform.dbt_project import dbt_executable, ensure_manifest
 
@@ -54,7 +53,7 @@ def _definitions(partition_start: date, dbt_docs_url: str, manifest: Path, manif
         sensors=[evidence_after_success, evidence_after_failure],
         resources={
             **week06_resources(),
-            "dbt": DbtCliResource(
+            "dbt": FactoryDbtCliResource(
                 project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
             ),
         },

@@ -1,6 +1,8 @@
 """dbt models as Dagster assets: one partitioned selection, one dbt invocation per run (models + tests)."""
 
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from orchestration.defs.partitions import SINGLE_RUN, partition_range
 from orchestration.defs.resources import Week06PostgresResource
 from orchestration.defs.translator import FactoryDbtTranslator
 from orchestration.evidence.report import save_run_results
-from orchestration.transform.dbt_project import prune_invocation_dirs, vars_arg
+from orchestration.transform.dbt_project import keep_partial_parse, prune_invocation_dirs, window_env
 
 
 def build_dbt_assets(manifest: Path, partitions: PartitionsDefinition, dbt_docs_url: str) -> AssetsDefinition:
@@ -31,16 +33,19 @@ def week06_dbt_models(
 ) -> Iterator[Any]:
     week06_postgres.export_dbt_env()
     first, last = partition_range(context)
+    # The window goes to dbt in its environment, not as --vars: command-line vars are part of
+    # dbt's saved parse, so each new partition would re-parse the whole project.
+    window = window_env(first, last)
+    context.log.info(f"dbt build, window {window}")
     # raise_on_error=False: a failing test must still leave evidence behind; the evidence step
     # reads the results and holds downstream. Unit tests check the models' logic, not the
     # partition's data: they run in CI (tests/e2e/test_dbt_models.py), not in every partition run.
     # One dbt build at a time per database: concurrent runs wait here instead of racing.
     with dbt_build_lock(week06_postgres.database_url()):
-        invocation = dbt.cli(
-            ["build", "--exclude-resource-type", "unit_test", "--vars", vars_arg(first, last)],
-            context=context,
-            raise_on_error=False,
-        )
+        with _environment(window):  # dagster-dbt starts dbt with a copy of os.environ, inside cli()
+            invocation = dbt.cli(
+                ["build", "--exclude-resource-type", "unit_test"], context=context, raise_on_error=False
+            )
         yield from invocation.stream()
     try:
         run_results = invocation.get_artifact("run_results.json")
@@ -50,4 +55,20 @@ def week06_dbt_models(
         context.log.error(f"dbt produced no run_results.json; see the dbt log above ({invocation.get_error()})")
     else:
         save_run_results(week06_postgres.settings().report_dir, context.run_id, run_results)
+    keep_partial_parse(invocation.target_path)
     prune_invocation_dirs()
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set env vars for the duration of the block, then restore what was there."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -5,7 +5,7 @@ The core job takes its partitions from the assets it selects (they all share one
 
 from __future__ import annotations
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from orchestration.defs.keys import LAKEHOUSE_STATE, SEED_MANIFESTS, SUPPORT_KPI_MART
 from orchestration.defs.translator import GROUP_NAME
@@ -17,6 +17,9 @@ week06_data_factory_job = define_asset_job(
     "week06_data_factory",
     selection=AssetSelection.groups(GROUP_NAME) - OBSERVED,
     description="Gate -> ingest -> dbt build (models + tests) -> run evidence, for one partition or a range.",
+    # The steps form one chain: the multiprocess default would only add a Python process per
+    # step, each importing Dagster and loading the definitions again before it can start.
+    executor_def=in_process_executor,
 )
 
 week06_source_observation_job = define_asset_job(

@@ -15,6 +15,8 @@ from orchestration.config import DBT_PROJECT_DIR, PROJECT_ROOT
 MACROS_DIR = PROJECT_ROOT / "macros"
 TARGET_DIR = DBT_PROJECT_DIR / "target"
 MANIFEST_PATH = TARGET_DIR / "manifest.json"
+PARTIAL_PARSE_NAME = "partial_parse.msgpack"
+WINDOW_VAR_NAMES = ("partition_date", "partition_start", "partition_end")
 
 
 def dbt_executable() -> str:
@@ -41,6 +43,35 @@ def vars_arg(first: date, last: date) -> str:
     return json.dumps(window_vars(first, last))
 
 
+def window_env(first: date, last: date) -> dict[str, str]:
+    """The window as the env vars the partition_window macro reads when no var is given.
+
+    The Dagster job passes its window this way rather than as `--vars`: dbt hashes the command
+    line vars into its saved parse (target/partial_parse.msgpack) and re-parses the whole project
+    whenever they change, i.e. for every new partition; the macro reads these at execution only.
+    """
+    given = window_vars(first, last)
+    # All three, the unused ones empty: a value left in the caller's environment never mixes in.
+    return {f"WEEK06_WINDOW_{name.upper()}": given.get(name, "") for name in WINDOW_VAR_NAMES}
+
+
+def keep_partial_parse(invocation_target: Path, target_dir: Path = TARGET_DIR) -> bool:
+    """Make an invocation's saved parse the project's, so that the next invocation starts from it.
+
+    dagster-dbt gives each invocation its own target folder and seeds it with the project's
+    target/partial_parse.msgpack, but never writes the result back: without this, every run
+    would start from the parse of `dbt parse` (whose profile and vars may differ from a build's).
+    """
+    produced = invocation_target / PARTIAL_PARSE_NAME
+    if not produced.exists():
+        return False
+    target_dir.mkdir(parents=True, exist_ok=True)
+    staging = target_dir / f".{PARTIAL_PARSE_NAME}.{os.getpid()}"
+    shutil.copyfile(produced, staging)
+    os.replace(staging, target_dir / PARTIAL_PARSE_NAME)  # atomic: concurrent runs read a whole file
+    return True
+
+
 def _newest_source_mtime() -> float:
     newest = 0.0
     for folder in (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "tests", DBT_PROJECT_DIR / "docs", MACROS_DIR):
@@ -58,6 +89,24 @@ def manifest_is_stale() -> bool:
     return not MANIFEST_PATH.exists() or MANIFEST_PATH.stat().st_mtime < _newest_source_mtime()
 
 
+def connection_env() -> dict[str, str]:
+    """The libpq variables a build runs with (DATABASE_URL, else the embedded server if it is up).
+
+    dbt hashes the profile's connection (host, port, user, database) into its saved parse: a
+    `dbt parse` under other values than the builds' would make the next build re-parse it all.
+    Nothing is started here; with no server up, the environment stays as it is.
+    """
+    from orchestration.config import Settings
+    from orchestration.db import embedded
+    from orchestration.db.connection import ConnectionParams, DatabaseUnreachable
+
+    try:
+        url = embedded.database_url(Settings.from_env(), start=False)
+    except DatabaseUnreachable:
+        return {}
+    return ConnectionParams.from_url(url).as_env()
+
+
 def ensure_manifest(env: dict[str, str] | None = None) -> Path:
     """Run `dbt parse` when the manifest is missing or older than the project files; return its path."""
     if not manifest_is_stale():
@@ -65,7 +114,7 @@ def ensure_manifest(env: dict[str, str] | None = None) -> Path:
     completed = subprocess.run(
         [dbt_executable(), "parse", "--quiet", "--no-send-anonymous-usage-stats"],
         cwd=DBT_PROJECT_DIR,
-        env={**os.environ, **(env or {}), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
+        env={**os.environ, **(connection_env() if env is None else env), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
         capture_output=True,
         text=True,
         check=False,

@@ -25,7 +25,7 @@ from orchestration.config import DBT_PROJECT_DIR, SEEDS_DIR, Settings
 from orchestration.db.connection import ConnectionParams, connect
 from orchestration.db.schema import ensure_schema
 from orchestration.ingest.loader import ingest_manifest
-from orchestration.transform.dbt_project import dbt_executable
+from orchestration.transform.dbt_project import dbt_executable, window_env
 from tests.helpers import jsonl, ticket, write_source
 
 pytestmark = pytest.mark.heavy
@@ -72,11 +72,11 @@ class Dbt:
     def target(self) -> Path:
         return self.work / "target"
 
-    def __call__(self, *args: str) -> DbtOutcome:
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> DbtOutcome:
         completed = subprocess.run(
             [dbt_executable(), *args, "--target-path", str(self.target), "--log-path", str(self.work / "logs")],
             cwd=DBT_PROJECT_DIR,
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             check=False,
@@ -86,10 +86,17 @@ class Dbt:
         run_results.unlink(missing_ok=True)
         return DbtOutcome(completed.returncode, results, completed.stdout[-4000:] + completed.stderr[-2000:])
 
-    def build(self, *args: str) -> DbtOutcome:
-        outcome = self("build", *args)
+    def build(self, *args: str, env: dict[str, str] | None = None) -> DbtOutcome:
+        outcome = self("build", *args, env=env)
         assert outcome.returncode == 0 and outcome.results, outcome.output
         return outcome
+
+    def log_since(self, offset: int) -> str:
+        log = self.work / "logs" / "dbt.log"
+        return log.read_text(errors="replace")[offset:] if log.exists() else ""
+
+    def log_size(self) -> int:
+        return len(self.log_since(0))
 
 
 def _day_vars(day: date) -> str:
@@ -479,3 +486,32 @@ def test_full_refresh_rebuilds_all_history(factory) -> None:
     rows = _rows(url, per_partition)
     assert {r["partition_date"] for r in rows} >= {KNOWN_DAY, PARTITION}
     assert all(r["tickets"] == r["silver_rows"] == r["overall_tickets"] for r in rows), rows
+
+
+def test_window_from_the_environment_keeps_the_saved_parse(factory) -> None:  # type: ignore[no-untyped-def]
+    """The window the Dagster job passes as WEEK06_WINDOW_* builds what the same window as --vars builds,
+    and a new window does not make dbt re-parse the project (command-line vars do)."""
+    url, dbt = factory["url"], factory["dbt"]
+    dbt.build("--vars", _day_vars(PARTITION))
+    by_vars = _checksum(url, "silver.ticket_fact", PARTITION), _checksum(url, "gold.support_kpi_daily", PARTITION)
+    assert dbt("parse").returncode == 0  # the saved parse of an invocation without vars, as the job's are
+
+    for first, last in ((PARTITION, PARTITION), (KNOWN_DAY, EMPTY_DAY)):
+        offset = dbt.log_size()
+        outcome = dbt.build(env=window_env(first, last))
+        assert set(outcome.statuses().values()) == {"pass"}, outcome.statuses()
+        log = dbt.log_since(offset)
+        assert "Unable to do partial parsing" not in log, log[-3000:]
+        assert "skipping partial parsing" in log or "Partial parsing enabled" in log, log[-3000:]
+
+    assert _checksum(url, "silver.ticket_fact", PARTITION) == by_vars[0]
+    assert _checksum(url, "gold.support_kpi_daily", PARTITION) == by_vars[1]
+    (known,) = _rows(
+        url, "select count(*) as n from silver.ticket_fact where partition_date between %s and %s", KNOWN_DAY, EMPTY_DAY
+    )
+    assert known["n"] == 5  # the known day's five tickets, built from the range in the environment
+    # Command-line vars still win over the environment: an explicit window is never overridden.
+    outcome = dbt.build("--vars", _day_vars(PARTITION), env=window_env(KNOWN_DAY, KNOWN_DAY))
+    compiled = {r["unique_id"]: r.get("compiled_code") or "" for r in outcome.results}
+    fact = compiled["model.support_data_factory.ticket_fact"]
+    assert PARTITION.isoformat() in fact and KNOWN_DAY.isoformat() not in fact, fact

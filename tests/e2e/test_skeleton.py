@@ -68,6 +68,18 @@ def test_job_succeeds_twice(two_runs) -> None:
         assert outcome.success, outcome.failed_steps
 
 
+def test_second_run_starts_from_the_saved_dbt_parse(two_runs) -> None:
+    """The first run's dbt invocation leaves its parse to the next one: no full re-parse per run."""
+    from orchestration.transform.dbt_project import TARGET_DIR
+
+    run_id = two_runs["outcomes"][1].run_id
+    logs = list(TARGET_DIR.glob(f"week06_dbt_models-{run_id[:7]}-*/dbt.log"))
+    assert len(logs) == 1, logs
+    text = logs[0].read_text(errors="replace")
+    assert "Unable to do partial parsing" not in text
+    assert "skipping partial parsing" in text or "Partial parsing enabled" in text
+
+
 def test_second_run_adds_no_rows_and_keeps_counts(two_runs) -> None:
     first, second = two_runs["snapshots"]
     assert first == second

@@ -157,8 +157,8 @@ def _child_ingest(url: str, root: Path, manifests: list[Path], settings: Setting
 
 
 def _run_child(url: str, root: Path, manifests: list[Path]) -> dict[str, Any]:
-    command = [sys.executable, "-m", "orchestration.bench", "--child", str(root), url, *map(str, manifests)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    command = [sys.executable, "-m", "benchmarks.ingest", "--child", str(root), url, *map(str, manifests)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=PROJECT_ROOT)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 

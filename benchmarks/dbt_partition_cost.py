@@ -252,7 +252,7 @@ def _markdown(report: dict[str, Any]) -> str:
     lines = [
         "# dbt partition cost",
         "",
-        f"Measured {report['measured_at']} on {report['machine']} (`python -m orchestration.bench_dbt`).",
+        f"Measured {report['measured_at']} on {report['machine']} (`python -m benchmarks.dbt_partition_cost`).",
         f"History: {h['days']} days from {h['first_day']} at {h['tickets_per_day']} tickets a day, "
         f"{h['lines_generated']:,} lines generated, {h['raw_rows_all']:,} ticket versions loaded into "
         f"raw.ticket_events by the factory's ingest in {h['ingest_s']} s.",
@@ -282,7 +282,7 @@ def _markdown(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestration.bench_dbt", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.dbt_partition_cost", description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--tickets-per-day", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)

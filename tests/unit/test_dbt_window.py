@@ -1,0 +1,44 @@
+"""How the Dagster job hands its window and its saved parse to dbt (orchestration.transform.dbt_project)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestration.transform.dbt_project import keep_partial_parse, window_env, window_vars
+
+
+def test_window_env_mirrors_the_window_vars() -> None:
+    day = date(2026, 4, 12)
+    # all three names, the unused ones empty, so that a value left in the caller's env never mixes in
+    assert window_env(day, day) == {
+        "WEEK06_WINDOW_PARTITION_DATE": "2026-04-12",
+        "WEEK06_WINDOW_PARTITION_START": "",
+        "WEEK06_WINDOW_PARTITION_END": "",
+    }
+    # a range: partition_end is exclusive, as the vars are
+    assert window_env(date(2026, 4, 10), date(2026, 4, 17)) == {
+        "WEEK06_WINDOW_PARTITION_DATE": "",
+        "WEEK06_WINDOW_PARTITION_START": "2026-04-10",
+        "WEEK06_WINDOW_PARTITION_END": "2026-04-18",
+    }
+    given = {k.removeprefix("WEEK06_WINDOW_").lower(): v for k, v in window_env(day, date(2026, 4, 13)).items() if v}
+    assert given == window_vars(day, date(2026, 4, 13))
+    with pytest.raises(ValueError):
+        window_env(date(2026, 4, 13), day)
+
+
+def test_keep_partial_parse_replaces_the_projects_saved_parse(tmp_path: Path) -> None:
+    invocation, target = tmp_path / "invocation", tmp_path / "target"
+    invocation.mkdir()
+    assert keep_partial_parse(invocation, target) is False  # dbt stopped before parsing: nothing to keep
+    assert not (target / "partial_parse.msgpack").exists()
+
+    (invocation / "partial_parse.msgpack").write_bytes(b"first")
+    assert keep_partial_parse(invocation, target) is True
+    (invocation / "partial_parse.msgpack").write_bytes(b"second")
+    assert keep_partial_parse(invocation, target) is True
+    assert (target / "partial_parse.msgpack").read_bytes() == b"second"
+    assert sorted(p.name for p in target.iterdir()) == ["partial_parse.msgpack"]  # no staging file left
