@@ -423,6 +423,32 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration import serve
+    from orchestration.db import embedded
+    from orchestration.db.connection import connect
+    from orchestration.db.schema import ensure_schema
+
+    limit = settings.max_concurrent_runs if args.max_concurrent_runs is None else args.max_concurrent_runs
+    if limit < -1:
+        raise UsageError("invalid_argument: --max-concurrent-runs is -1 (no limit), 0 (hold every run) or more")
+    url = embedded.database_url(settings)
+    with connect(url) as conn:
+        ensure_schema(conn)
+    home = Path(args.home).expanduser().resolve() if args.home else serve.ServeOptions.home
+    options = serve.ServeOptions(
+        host=args.host,
+        webserver_port=args.port,
+        code_server_port=args.code_server_port,
+        home=home,
+        max_concurrent_runs=limit,
+    )
+    return serve.serve(settings, options, url, lambda line: print(f"data-factory serve: {line}", file=sys.stderr))
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -478,6 +504,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="what `make demo` runs: the job over the seed partitions, and a table")
     demo.set_defaults(func=cmd_demo)
+
+    srv = sub.add_parser(
+        "serve", help="production Dagster without Docker: code server, webserver, daemon on PostgreSQL storage"
+    )
+    srv.add_argument("--host", default="127.0.0.1", help="address all three listen on (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, default=3000, help="webserver port (default 3000)")
+    srv.add_argument("--code-server-port", type=int, default=4000, help="gRPC code server port (default 4000)")
+    srv.add_argument("--home", help="DAGSTER_HOME of the stack (default .local/dagster-serve)")
+    srv.add_argument(
+        "--max-concurrent-runs",
+        type=int,
+        help="queued run coordinator limit (default DAGSTER_MAX_CONCURRENT_RUNS, else 2; -1: no limit)",
+    )
+    srv.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -485,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from orchestration.contracts import ContractViolation
     from orchestration.db.connection import DatabaseUnreachable, redact
     from orchestration.gate.manifest_gate import ManifestUnreadable
+    from orchestration.serve import ServeError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -509,6 +550,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"data-factory: invalid_argument: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except DatabaseUnreachable as exc:
+        print(f"data-factory: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_ENV
+    except ServeError as exc:
         print(f"data-factory: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ENV
 

@@ -74,6 +74,10 @@ class Settings:
     max_line_bytes: int = field(default=1_048_576)
     # Processes that parse big files beside the one that writes; 0 parses in-process.
     ingest_workers: int = field(default=1)
+    # `data-factory serve`: Dagster's own storage (else a `dagster` schema beside the factory's
+    # tables) and the queued run coordinator's limit.
+    dagster_pg_url: str | None = field(default=None, repr=False)
+    max_concurrent_runs: int = field(default=2)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -96,4 +100,6 @@ class Settings:
             dbt_docs_url=(env.get("DBT_DOCS_URL") or "http://127.0.0.1:8080").rstrip("/"),
             max_line_bytes=int(env.get("WEEK06_MAX_LINE_BYTES") or 1_048_576),
             ingest_workers=int(env.get("WEEK06_INGEST_WORKERS") or _default_ingest_workers()),
+            dagster_pg_url=env.get("DAGSTER_PG_URL") or None,
+            max_concurrent_runs=int(env.get("DAGSTER_MAX_CONCURRENT_RUNS") or 2),
         )
