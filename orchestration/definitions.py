@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource
 
 from orchestration.config import DBT_PROJECT_DIR
@@ -18,6 +18,10 @@ defs = Definitions(
     assets=[seed_manifests, manifest_gate, raw_ticket_events_partitioned, week06_dbt_models, run_evidence_report],
     jobs=[week06_data_factory_job, week06_source_observation_job],
     sensors=[evidence_after_success, evidence_after_failure],
+    # Every job here is one chain of steps (gate, ingest, dbt, evidence): a process per step buys no
+    # parallelism and costs a load of the definitions each. One process per run, for the named jobs
+    # and for the runs backfills launch alike; runs scale out through the run launcher.
+    executor=in_process_executor,
     resources={
         "factory": FactoryResource(),
         "dbt": DbtCliResource(

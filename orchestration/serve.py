@@ -139,15 +139,13 @@ def _dagster(*args: str) -> list[str]:
 def components(options: ServeOptions) -> list[Component]:
     """The three processes, in start order; webserver and daemon read the workspace file."""
     host, workspace = options.host, str(WORKSPACE_YAML)
+    code_server = ["code-server", "start", "-m", CODE_MODULE, "-h", host, "-p", str(options.code_server_port)]
     return [
+        Component("code-server", _dagster(*code_server, "--location-name", LOCATION_NAME)),
         Component(
-            "code-server",
-            _dagster(
-                "code-server", "start", "-m", CODE_MODULE, "-h", host, "-p", str(options.code_server_port),
-                "--location-name", LOCATION_NAME,
-            ),
+            "webserver",
+            _entry_point("dagster-webserver", "-h", host, "-p", str(options.webserver_port), "-w", workspace),
         ),
-        Component("webserver", _entry_point("dagster-webserver", "-h", host, "-p", str(options.webserver_port), "-w", workspace)),
         Component("daemon", _entry_point("dagster-daemon", "run", "-w", workspace)),
     ]
 

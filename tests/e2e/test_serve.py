@@ -48,11 +48,13 @@ def _free_port() -> int:
 
 
 def _poll(what: str, probe: Callable[[], Any], timeout: float, alive: Callable[[], None]) -> Any:
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while time.monotonic() < deadline:
         alive()
         result = probe()
         if result:
+            print(f"[serve test] {what}: {time.monotonic() - started:.0f} s", file=sys.stderr)
             return result
         time.sleep(2.0)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
@@ -118,7 +120,15 @@ def stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
     log = root / "serve.log"
     with log.open("wb") as sink:
         # Its own session: the stack and every process under it share one process group to check.
-        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=PROJECT_ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # The seed files are small: parsing them in the run's own process spares a worker start.
+            env={**os.environ, "WEEK06_INGEST_WORKERS": "0"},
+        )
     running = Stack(proc, port, root / "home", log, pg_url)
     try:
         _poll("the stack to be ready", lambda: "ready:" in running.tail(), START_TIMEOUT, running.alive)
