@@ -174,6 +174,20 @@ def prepare(settings: Settings, options: ServeOptions, database_url: str) -> dic
     return env
 
 
+def stop_with_parent() -> None:
+    """For a child process (Popen's preexec_fn): on Linux, receive SIGTERM when the parent dies.
+
+    Even a supervisor killed with SIGKILL then leaves no code server, webserver or daemon behind.
+    Elsewhere a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -209,6 +223,10 @@ def _wait(stack: Stack, name: str, ready: Callable[[], bool], timeout: float) ->
     raise ServeError(f"serve_component_failed: the {name} was not ready after {timeout:.0f} s")
 
 
+def _spawn(component: Component, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(component.argv, env=env, cwd=PROJECT_ROOT, preexec_fn=stop_with_parent)
+
+
 def start(settings: Settings, options: ServeOptions, database_url: str, log: Callable[[str], None]) -> Stack:
     """Start code server, then webserver and daemon; return when all answer. Stops what it started on error."""
     for port in (options.code_server_port, options.webserver_port):
@@ -220,11 +238,11 @@ def start(settings: Settings, options: ServeOptions, database_url: str, log: Cal
     stack = Stack()
     try:
         code_server, webserver, daemon = components(options)
-        stack.processes[code_server.name] = subprocess.Popen(code_server.argv, env=env, cwd=PROJECT_ROOT)
+        stack.processes[code_server.name] = _spawn(code_server, env)
         _wait(stack, code_server.name, lambda: _code_server_ready(options, env), options.ready_timeout)
         log(f"code server: grpc://{options.host}:{options.code_server_port}")
         for component in (webserver, daemon):
-            stack.processes[component.name] = subprocess.Popen(component.argv, env=env, cwd=PROJECT_ROOT)
+            stack.processes[component.name] = _spawn(component, env)
         _wait(stack, webserver.name, lambda: _webserver_ready(options), options.ready_timeout)
         log(f"webserver: http://{options.host}:{options.webserver_port}")
     except BaseException:

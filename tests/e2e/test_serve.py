@@ -26,6 +26,7 @@ import psutil
 import pytest
 
 from orchestration.db.connection import connect
+from orchestration.serve import stop_with_parent
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.heavy
@@ -126,6 +127,7 @@ def stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=stop_with_parent,  # a killed pytest takes the stack down with it
             # The seed files are small: parsing them in the run's own process spares a worker start.
             env={**os.environ, "WEEK06_INGEST_WORKERS": "0"},
         )
