@@ -248,9 +248,12 @@ def test_the_instance_is_the_infra_one_with_a_queue_and_healthy_daemons(stack: S
 
 
 def test_sensors_and_schedules_of_the_definitions_are_registered(stack: Stack) -> None:
-    from orchestration.definitions import defs
+    from dagster import Definitions
 
-    repository = defs.get_repository_def()
+    from orchestration import definitions
+
+    loaded = definitions.defs  # a Definitions object, or a factory of one when loading is deferred
+    repository = (loaded if isinstance(loaded, Definitions) else loaded()).get_repository_def()
     expected_sensors = {s.name: s.default_status.value for s in repository.sensor_defs}
     expected_schedules = {s.name: s.default_status.value for s in repository.schedule_defs}
     assert expected_sensors, "the definitions declare no sensor: this test would prove nothing"
