@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml uv.lock requirements.lock
 		|| { echo "installation of the project into $(VENV) failed" >&2; exit 1; }
 	@touch $(STAMP)
 
-.PHONY: help venv lock demo test dev docs docs-static lint bench bench-env seeds db-up db-down clean
+.PHONY: help venv lock demo test dev docs docs-static lint bench bench-env seeds db-up db-down clean serve
 
 help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ dev: $(STAMP) ## Dagster UI on http://127.0.0.1:3000
 	@test -f $(DAGSTER_HOME)/dagster.yaml || $(BIN)/python -c "from orchestration.defs.instance import LOCAL_INSTANCE_YAML as y; open('$(DAGSTER_HOME)/dagster.yaml', 'w').write(y)"
 	$(BIN)/data-factory db up
 	eval "$$($(BIN)/data-factory db env)" && $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+serve: $(STAMP) ## production Dagster without Docker: code server, webserver, daemon on PostgreSQL (docs/production.md)
+	$(BIN)/data-factory serve
 
 docs-static: $(STAMP) ## dbt docs as one static file: reports/dbt_docs/index.html
 	$(BIN)/data-factory db up >/dev/null

@@ -556,6 +556,32 @@ def _last_runs(settings: Settings, first: date, last: date) -> dict[date, Any]:
     return partition_run_history(first, last)
 
 
+# ---------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration import serve
+    from orchestration.db import embedded
+    from orchestration.db.connection import connect
+    from orchestration.db.schema import ensure_schema
+
+    limit = settings.max_concurrent_runs if args.max_concurrent_runs is None else args.max_concurrent_runs
+    if limit < -1:
+        raise UsageError("invalid_argument: --max-concurrent-runs is -1 (no limit), 0 (hold every run) or more")
+    url = embedded.database_url(settings)
+    with connect(url) as conn:
+        ensure_schema(conn)
+    home = Path(args.home).expanduser().resolve() if args.home else serve.ServeOptions.home
+    options = serve.ServeOptions(
+        host=args.host,
+        webserver_port=args.port,
+        code_server_port=args.code_server_port,
+        home=home,
+        max_concurrent_runs=limit,
+    )
+    return serve.serve(settings, options, url, lambda line: print(f"data-factory serve: {line}", file=sys.stderr))
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -617,6 +643,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="what `make demo` runs: the job over the seed partitions, and a table")
     demo.set_defaults(func=cmd_demo)
+
+    srv = sub.add_parser(
+        "serve", help="production Dagster without Docker: code server, webserver, daemon on PostgreSQL storage"
+    )
+    srv.add_argument("--host", default="127.0.0.1", help="address all three listen on (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, default=3000, help="webserver port (default 3000)")
+    srv.add_argument("--code-server-port", type=int, default=4000, help="gRPC code server port (default 4000)")
+    srv.add_argument("--home", help="DAGSTER_HOME of the stack (default .local/dagster-serve)")
+    srv.add_argument(
+        "--max-concurrent-runs",
+        type=int,
+        help="queued run coordinator limit (default DAGSTER_MAX_CONCURRENT_RUNS, else 2; -1: no limit)",
+    )
+    srv.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -655,6 +695,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from orchestration.contracts import ContractViolation
     from orchestration.db.connection import DatabaseUnreachable, redact
     from orchestration.gate.manifest_gate import ManifestUnreadable
+    from orchestration.serve import ServeError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -684,6 +725,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fail(args, EXIT_ENV, exc.code, redact(str(exc)))
     except psycopg.OperationalError as exc:  # the server went away between two statements
         return _fail(args, EXIT_ENV, "database_connection_lost", redact(str(exc)).strip())
+    except ServeError as exc:
+        return _fail(args, EXIT_ENV, exc.reason_code, redact(str(exc)))
     except OSError as exc:
         writable = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
         code = "folder_not_writable" if writable else "file_unreadable"

@@ -127,6 +127,10 @@ class Settings:
     object_store: ObjectStoreConfig = field(default_factory=ObjectStoreConfig)
     # Where files' sha256 are remembered by file identity (hash each file once); None: always re-hash.
     digest_cache: Path | None = None
+    # `data-factory serve`: Dagster's own storage (else a `dagster` schema beside the factory's
+    # tables) and the queued run coordinator's limit.
+    dagster_pg_url: str | None = field(default=None, repr=False)
+    max_concurrent_runs: int = field(default=2)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -159,4 +163,6 @@ class Settings:
             max_reject_rows=int(env.get("WEEK06_MAX_REJECT_ROWS") or 10_000),
             object_store=ObjectStoreConfig.from_env(env),
             digest_cache=_digest_cache(),
+            dagster_pg_url=env.get("DAGSTER_PG_URL") or None,
+            max_concurrent_runs=int(env.get("DAGSTER_MAX_CONCURRENT_RUNS") or 2),
         )

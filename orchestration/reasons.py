@@ -225,6 +225,12 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("backfill_plan_invalid", "backfill", "A backfill plan broke backfill_plan_v1 (a bug): it is not shown."),
     # -- the command line
     _code("invalid_argument", "cli", "An argument or setting has an invalid value (exit code 2)."),
+    _code("serve_port_in_use", "cli", "`data-factory serve`: a port it should listen on is taken (exit code 3)."),
+    _code(
+        "serve_component_failed",
+        "cli",
+        "`data-factory serve`: the code server, webserver or daemon stopped or never became ready (exit code 3).",
+    ),
     # -- dbt: the partition window macro (compilation errors) and failure rows of custom tests
     _code("invalid_partition_var", "dbt", "A partition var is not a YYYY-MM-DD date, or the vars are mixed."),
     _code("missing_in_model", "dbt", "partition_reconciliation: a raw ticket of the window is absent from the model."),

@@ -13,7 +13,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from dagster import AssetsDefinition, Definitions, SourceAsset
+from dagster import AssetsDefinition, Definitions, SourceAsset, in_process_executor
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
 from orchestration.defs.dbt_models import build_dbt_assets
@@ -51,6 +51,10 @@ def _definitions(partition_start: date, dbt_docs_url: str, manifest: Path, manif
         assets=assets,
         jobs=[week06_data_factory_job, week06_source_observation_job],
         sensors=[evidence_after_success, evidence_after_failure],
+        # Every job here is one chain of steps (gate, ingest, dbt, evidence): a process per step buys no
+        # parallelism and costs a load of the definitions each. One process per run, for the named jobs
+        # and for the runs backfills launch alike; runs scale out through the run launcher.
+        executor=in_process_executor,
         resources={
             **week06_resources(),
             "dbt": FactoryDbtCliResource(
