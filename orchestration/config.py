@@ -11,6 +11,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
+# `make docs-static` writes the dbt docs site as one file here.
+DBT_DOCS_STATIC_FILE = PROJECT_ROOT / "reports" / "dbt_docs" / "index.html"
 
 DEFAULT_PARTITION_START = "2026-01-01"
 DEFAULT_PARTITION = "2026-04-17"

@@ -23,4 +23,16 @@ def partition_range(context: AssetExecutionContext) -> tuple[date, date]:
     return date.fromisoformat(window.start), date.fromisoformat(window.end)
 
 
+def run_window(context: AssetExecutionContext, settings: Settings) -> tuple[date, date, bool]:
+    """The run's partition range, or the default partition for a run launched without one.
+
+    The Dagster UI launches an asset check's "Execute" as a run without a partition; such a run
+    checks WEEK06_DEFAULT_PARTITION (the third value says the default was taken).
+    """
+    if context.has_partition_key or context.has_partition_key_range:
+        first, last = partition_range(context)
+        return first, last, False
+    return settings.default_partition, settings.default_partition, True
+
+
 PARTITIONS = daily_partitions(Settings.from_env())
