@@ -49,6 +49,16 @@ def _git_sha() -> str | None:
         return None
 
 
+def _hour(raw: str | None) -> int:
+    """WEEK06_DAILY_SCHEDULE_HOUR: the UTC hour (0-23) by which a day's batch is expected; 6 by default."""
+    if not raw:
+        return 6
+    hour = int(raw)
+    if not 0 <= hour <= 23:
+        raise ValueError(f"WEEK06_DAILY_SCHEDULE_HOUR must be an hour 0-23, got {raw!r}")
+    return hour
+
+
 def _default_ingest_workers() -> int:
     # One core stays with the writer and PostgreSQL; the rest parse (at most 4).
     return max(0, min(4, (os.cpu_count() or 1) - 1))
@@ -76,6 +86,10 @@ class Settings:
     max_line_bytes: int = field(default=1_048_576)
     # Processes that parse big files beside the one that writes; 0 parses in-process.
     ingest_workers: int = field(default=1)
+    # Automation (docs/automation.md): schedules and sensors start stopped unless switched on.
+    automation_enabled: bool = field(default=False)
+    daily_schedule_hour: int = field(default=6)
+    observation_cron: str = field(default="*/15 * * * *")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -98,4 +112,7 @@ class Settings:
             dbt_docs_url=(env.get("DBT_DOCS_URL") or "http://127.0.0.1:8080").rstrip("/"),
             max_line_bytes=int(env.get("WEEK06_MAX_LINE_BYTES") or 1_048_576),
             ingest_workers=int(env.get("WEEK06_INGEST_WORKERS") or _default_ingest_workers()),
+            automation_enabled=_flag("WEEK06_AUTOMATION_ENABLED"),
+            daily_schedule_hour=_hour(env.get("WEEK06_DAILY_SCHEDULE_HOUR")),
+            observation_cron=env.get("WEEK06_OBSERVATION_CRON") or "*/15 * * * *",
         )

@@ -6,6 +6,13 @@ from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
 from orchestration.config import DBT_PROJECT_DIR
+from orchestration.defs.automation import (
+    RAW_FRESHNESS_CHECKS,
+    freshness_sensor,
+    week06_daily_schedule,
+    week06_manifest_sensor,
+    week06_source_observation_schedule,
+)
 from orchestration.defs.dbt_models import week06_dbt_models
 from orchestration.defs.evidence import run_evidence_report
 from orchestration.defs.factory import manifest_gate, raw_ticket_events_partitioned, seed_manifests
@@ -16,8 +23,10 @@ from orchestration.transform.dbt_project import dbt_executable
 
 defs = Definitions(
     assets=[seed_manifests, manifest_gate, raw_ticket_events_partitioned, week06_dbt_models, run_evidence_report],
+    asset_checks=[*RAW_FRESHNESS_CHECKS],
     jobs=[week06_data_factory_job, week06_source_observation_job],
-    sensors=[evidence_after_success, evidence_after_failure],
+    schedules=[week06_daily_schedule, week06_source_observation_schedule],
+    sensors=[evidence_after_success, evidence_after_failure, week06_manifest_sensor, freshness_sensor],
     resources={
         "factory": FactoryResource(),
         "dbt": DbtCliResource(

@@ -6,21 +6,25 @@ from typing import Any
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     DataVersion,
     Failure,
     MaterializeResult,
     MetadataValue,
     ObserveResult,
+    TableColumn,
+    TableSchema,
     asset,
-    observable_source_asset,
+    multi_observable_source_asset,
 )
 
+from orchestration.db.catalog import table_columns
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
 from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
 from orchestration.ingest.loader import ingest_window
 from orchestration.ingest.stats import partition_row_counts
-from orchestration.lib.translator import GROUP_NAME
+from orchestration.lib.translator import python_asset_props
 from orchestration.partitions import days_between
 
 SEED_MANIFESTS = AssetKey(["week06", "source", "seed_manifests"])
@@ -28,11 +32,17 @@ MANIFEST_GATE = AssetKey(["week06", "factory", "manifest_gate"])
 RAW_TICKET_EVENTS = AssetKey(["week06", "ingestion", "raw_ticket_events_partitioned"])
 
 
-@observable_source_asset(
-    key=SEED_MANIFESTS,
-    group_name=GROUP_NAME,
-    description="The folder of source_manifest_v1 manifests (WEEK06_MANIFEST_DIR). "
-    "Its data version changes whenever a manifest is added or edited.",
+@multi_observable_source_asset(
+    specs=[
+        AssetSpec(
+            SEED_MANIFESTS,
+            description="The folder of source_manifest_v1 manifests (WEEK06_MANIFEST_DIR).\n\n"
+            "Its data version changes whenever a manifest is added or edited; "
+            "week06_source_observation_job observes it (on a schedule, see docs/automation.md).",
+            **python_asset_props("source", storage=None),
+        )
+    ],
+    name="seed_manifests",
 )
 def seed_manifests(factory: FactoryResource) -> ObserveResult:
     settings = factory.settings()
@@ -41,6 +51,7 @@ def seed_manifests(factory: FactoryResource) -> ObserveResult:
     for path in names:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return ObserveResult(
+        asset_key=SEED_MANIFESTS,
         data_version=DataVersion(digest.hexdigest()[:16]),
         metadata={"manifest_count": len(names), "manifest_dir": str(settings.manifest_dir.name)},
     )
@@ -89,11 +100,12 @@ def _asset_judgments(gate: PartitionGate) -> list[dict[str, object]]:
 @asset(
     key=MANIFEST_GATE,
     deps=[SEED_MANIFESTS],
-    group_name=GROUP_NAME,
+    **python_asset_props("gate", storage=None),
     partitions_def=PARTITIONS,
     backfill_policy=SINGLE_RUN,
-    description="Judges each file the partition's manifests declare (schema, business rules, gate "
-    "policy, path, size, checksum): accept / warn / quarantine / reject, with reason codes.",
+    description="Judges each file the partition's manifests declare.\n\n"
+    "Schema, business rules, gate policy, path, size and checksum give accept / warn / quarantine / "
+    "reject, with reason codes.",
 )
 def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
     settings = factory.settings()
@@ -121,11 +133,12 @@ def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> M
 @asset(
     key=RAW_TICKET_EVENTS,
     deps=[MANIFEST_GATE],
-    group_name=GROUP_NAME,
+    **python_asset_props("bronze"),
     partitions_def=PARTITIONS,
     backfill_policy=SINGLE_RUN,
-    description="Bronze raw.ticket_events: every accepted line loaded once by record_fingerprint, "
-    "every other line accounted for in ops.ingest_ledger / ops.ingest_rejects.",
+    description="Bronze raw.ticket_events, the ticket versions as received.\n\n"
+    "Every accepted line is loaded once by record_fingerprint; every other line is accounted for "
+    "in ops.ingest_ledger / ops.ingest_rejects.",
 )
 def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: FactoryResource) -> MaterializeResult:
     settings = factory.settings()
@@ -144,6 +157,12 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
     for f in run["failed"]:
         context.log.error(f"ingest of {f.source_id} failed: {f.reasons}")
     rows = partition_row_counts(url, first, last)
+    for day in days_between(first, last):
+        context.add_asset_metadata(
+            {"dagster/row_count": rows.get(day, 0)}, asset_key=RAW_TICKET_EVENTS, partition_key=day.isoformat()
+        )
+    raw_columns = table_columns(url, "raw", "ticket_events")
+    columns = TableSchema(columns=[TableColumn(name, kind) for name, kind in raw_columns])
     return MaterializeResult(
         metadata={
             "run_files": len(files),
@@ -156,6 +175,8 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
             "touched_partitions": touched,
             "stale_partitions_outside_run": stale,
             "row_count": sum(rows.values()),
+            "dagster/column_schema": columns,
+            "dagster/table_name": "raw.ticket_events",
             "rows_by_partition": {d.isoformat(): n for d, n in sorted(rows.items())},
             "reason_codes": run["reason_codes"],
         }
