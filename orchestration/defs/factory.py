@@ -1,11 +1,13 @@
 """Python assets around dbt: the manifest source, the gate and the raw ingest."""
 
 import hashlib
+from datetime import date
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetSpec,
     DataVersion,
     Failure,
@@ -130,6 +132,28 @@ def manifest_gate(context: AssetExecutionContext, factory: FactoryResource) -> M
     return MaterializeResult(metadata=metadata)
 
 
+def _record_late_partitions(context: AssetExecutionContext, url: str, partitions: list[str]) -> None:
+    """Tell Dagster that raw partitions outside this run changed, so their downstream shows stale."""
+    days = [date.fromisoformat(p) for p in partitions]
+    rows = partition_row_counts(url, min(days), max(days))
+    for day in days:
+        context.log_event(
+            AssetMaterialization(
+                asset_key=RAW_TICKET_EVENTS,
+                partition=day.isoformat(),
+                description="Late versions of tickets created on this day arrived with a later batch.",
+                metadata={
+                    "dagster/row_count": rows.get(day, 0),
+                    "late_update_from_run": context.run_id,
+                    "late_update_from_partitions": context.partition_key_range.start
+                    + ".."
+                    + context.partition_key_range.end,
+                    "late_update": True,
+                },
+            )
+        )
+
+
 @asset(
     key=RAW_TICKET_EVENTS,
     deps=[MANIFEST_GATE],
@@ -153,7 +177,11 @@ def raw_ticket_events_partitioned(context: AssetExecutionContext, factory: Facto
         run["stale_partitions_outside_run"],
     )
     if stale:
-        context.log.warning(f"late updates landed in partitions outside this run: {stale}; replay them")
+        context.log.warning(
+            f"late updates landed in partitions outside this run: {stale}; their downstream assets are now "
+            "stale: replay them with `data-factory backfill-plan --execute` (or the backfill plan asset)"
+        )
+        _record_late_partitions(context, url, stale)
     for f in run["failed"]:
         context.log.error(f"ingest of {f.source_id} failed: {f.reasons}")
     rows = partition_row_counts(url, first, last)
