@@ -19,13 +19,14 @@ from dagster import (
     asset,
     multi_observable_source_asset,
 )
+from dagster._core.definitions.data_version import DATA_VERSION_IS_USER_PROVIDED_TAG, DATA_VERSION_TAG
 
 from orchestration.db.catalog import table_columns
 from orchestration.defs.partitions import PARTITIONS, SINGLE_RUN, partition_range
 from orchestration.defs.resources import FactoryResource
 from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
 from orchestration.ingest.loader import ingest_window
-from orchestration.ingest.stats import partition_row_counts
+from orchestration.ingest.stats import partition_row_counts, partition_versions
 from orchestration.lib.translator import python_asset_props
 from orchestration.partitions import days_between
 
@@ -136,11 +137,15 @@ def _record_late_partitions(context: AssetExecutionContext, url: str, partitions
     """Tell Dagster that raw partitions outside this run changed, so their downstream shows stale."""
     days = [date.fromisoformat(p) for p in partitions]
     rows = partition_row_counts(url, min(days), max(days))
+    versions = partition_versions(url, days)
     for day in days:
         context.log_event(
             AssetMaterialization(
                 asset_key=RAW_TICKET_EVENTS,
                 partition=day.isoformat(),
+                # A data version that differs from the one downstream last read: Dagster marks the
+                # partition's downstream assets stale ("upstream data has changed").
+                tags={DATA_VERSION_TAG: versions.get(day, "empty"), DATA_VERSION_IS_USER_PROVIDED_TAG: "true"},
                 description="Late versions of tickets created on this day arrived with a later batch.",
                 metadata={
                     "dagster/row_count": rows.get(day, 0),

@@ -71,7 +71,13 @@ class FactoryDbtTranslator(DagsterDbtTranslator):
     def __init__(
         self, docs_url: str, static_docs_file: Path, partitions_def: PartitionsDefinition | None = None
     ) -> None:
-        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=False))
+        # Views as virtual assets: the staging view costs nothing to build, and a change of raw
+        # (a late update) then shows on silver and gold as "upstream changed" through it.
+        super().__init__(
+            DagsterDbtTranslatorSettings(
+                enable_asset_checks=True, enable_code_references=False, enable_dbt_views_as_virtual_assets=True
+            )
+        )
         self._docs_url = docs_url.rstrip("/")
         self._static_docs_file = static_docs_file
         # The dbt assets' partitions: their checks take them too, so each result names its partition.
