@@ -46,12 +46,15 @@ def _with_row_counts(context: AssetExecutionContext, event: Output, url: str, fi
 
 
 def _quoted(relation: str) -> str:
-    return ".".join('"' + part.strip('"').replace('"', '""') + '"' for part in relation.split("."))
+    """schema.table, quoted: the manifest's database part names the database dbt parsed against."""
+    parts = [part.strip('"') for part in relation.split(".")][-2:]
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
 
 
 def _per_partition(result: AssetCheckResult, days: list[date], defaulted: bool) -> Iterator[AssetCheckEvaluation]:
     """One evaluation per partition of the window, so each partition's page shows its checks."""
     window = f"{days[0].isoformat()}..{days[-1].isoformat()}"
+    assert result.asset_key is not None and result.check_name is not None  # dagster-dbt always names both
     for day in days:
         yield AssetCheckEvaluation(
             asset_key=result.asset_key,

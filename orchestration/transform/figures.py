@@ -19,5 +19,5 @@ def window_row_counts(url: str, relation_name: str, first: date, last: date) -> 
         "select partition_date, count(*) from {} where partition_date between %s and %s group by partition_date"
     ).format(sql.SQL(relation_name))
     with connect(url) as conn:
-        rows = dict(conn.execute(query, (first, last)).fetchall())
+        rows: dict[date, int] = dict(conn.execute(query, (first, last)).fetchall())
     return {day: int(rows.get(day, 0)) for day in days_between(first, last)}
