@@ -70,10 +70,10 @@ def test_silver_checks_carry_descriptions_and_blocking_policy(browser: Any, dags
     shot(browser, "dagster_silver_checks")
 
 
-def test_silver_partition_page_has_its_check_results(browser: Any, dagster_ui: str) -> None:
+def test_silver_partition_page_has_its_row_count(browser: Any, dagster_ui: str) -> None:
     browser.get(f"{dagster_ui}/assets/{SILVER}?view=partitions&partition={PARTITION.isoformat()}")
-    body = wait_for_text(browser, PARTITION.isoformat(), "Row count")
-    assert "dbt_docs_url" in body or "dbt docs" in body.lower()
+    body = wait_for_text(browser, PARTITION.isoformat(), "partition_window")
+    assert "dagster/row_count" in body or "Row count" in body
     shot(browser, "dagster_silver_partition")
 
 
