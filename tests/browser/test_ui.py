@@ -41,6 +41,13 @@ def dismiss_first_visit_dialog(driver: Any) -> None:
 
 
 def shot(driver: Any, name: str) -> None:
+    """Save a screenshot once no dialog covers the page (the first-visit dialog can come late)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        dismiss_first_visit_dialog(driver)
+        time.sleep(0.5)
+        if not [d for d in driver.find_elements("xpath", "//div[@role='dialog']") if d.is_displayed()]:
+            break
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
