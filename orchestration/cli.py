@@ -346,7 +346,10 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-def _run_job(settings: Settings, first: date, last: date) -> tuple[Any, list[dict[str, Any]]]:
+def _run_job(
+    settings: Settings, first: date, last: date, log_file: Path | None = None
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Run the job; its dbt and Dagster logs go to stderr, or to `log_file` (the demo keeps the screen quiet)."""
     from datetime import datetime
 
     from orchestration.db import embedded
@@ -360,12 +363,28 @@ def _run_job(settings: Settings, first: date, last: date) -> tuple[Any, list[dic
     _require_writable(settings.report_dir, "WEEK06_REPORT_DIR")
     _require_writable(settings.dagster_home, "DAGSTER_HOME")
     verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+    dagster_logger = logging.getLogger("dagster")
     if not verbose:
-        logging.getLogger("dagster").setLevel(logging.WARNING)
+        dagster_logger.setLevel(logging.INFO if log_file else logging.WARNING)
+    level = "DEBUG" if verbose else ("INFO" if log_file else "WARNING")
     started = datetime.now(UTC)
-    # dbt's own log lines are echoed on stdout; stdout belongs to the result (--json, the table).
-    with contextlib.redirect_stdout(sys.stderr):
-        outcome = run_partitions(first, last, log_level="DEBUG" if verbose else "WARNING")
+    with contextlib.ExitStack() as stack:
+        if log_file is None:
+            # dbt's own log lines are echoed on stdout; stdout belongs to the result (--json, the table).
+            stack.enter_context(contextlib.redirect_stdout(sys.stderr))
+        else:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            sink = stack.enter_context(log_file.open("w", encoding="utf-8"))
+            for screen in logging.getLogger().handlers:  # the screen keeps warnings only
+                stack.callback(screen.setLevel, screen.level)
+                screen.setLevel(logging.WARNING)
+            handler = logging.StreamHandler(sink)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            logging.getLogger().addHandler(handler)
+            stack.callback(logging.getLogger().removeHandler, handler)
+            stack.enter_context(contextlib.redirect_stdout(sink))
+            stack.enter_context(contextlib.redirect_stderr(sink))
+        outcome = run_partitions(first, last, log_level=level)
     _raise_if_database_was_lost(url, settings, outcome)
     ensure_evidence(
         url,
@@ -481,19 +500,23 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.db import embedded
     from orchestration.db.connection import connect
     from orchestration.db.schema import ensure_schema
+    from orchestration.fileio import display_path
 
     first, last = _seed_partitions(settings)
     url = embedded.database_url(settings)
     with connect(url) as conn:
         ensure_schema(conn)
         before = conn.execute("select count(*) from raw.ticket_events").fetchone()[0]  # type: ignore[index]
+    log_file = settings.report_dir / "logs" / "demo.log"
     print(
-        f"support-data-factory demo: partitions {first}..{last} from {settings.manifest_dir.name}/ "
-        f"(one Dagster run, one dbt build)",
+        f"support-data-factory demo: partitions {first}..{last} from {display_path(settings.manifest_dir)}/ "
+        f"(one Dagster run, one dbt build)\n"
+        f"dbt and Dagster logs: {display_path(log_file)}",
         file=sys.stderr,
+        flush=True,
     )
     started = time.perf_counter()
-    outcome, rows = _run_job(settings, first, last)
+    outcome, rows = _run_job(settings, first, last, log_file=log_file)
     with connect(url) as conn:
         after = conn.execute("select count(*) from raw.ticket_events").fetchone()[0]  # type: ignore[index]
     elapsed = time.perf_counter() - started
@@ -505,16 +528,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print()
     _print_table(rows)
     print()
+    example = rows[-1]["report_path"] or display_path(settings.report_dir / "run_evidence" / f"{last}.json")
     print("Where to look next:")
-    print(
-        f"  evidence:   {settings.report_dir.name}/run_evidence/<partition>.json and .md "
-        f"(e.g. {rows[-1]['report_path']})"
-    )
+    print(f"  evidence:   {display_path(settings.report_dir)}/run_evidence/<partition>.json and .md (e.g. {example})")
+    print(f"  logs:       {display_path(log_file)} (dbt and Dagster, this run)")
     print("  Dagster UI: make dev   -> http://127.0.0.1:3000 (this run is in the run list)")
     print("  dbt docs:   make docs  -> http://127.0.0.1:8080")
     print("  SQL:        eval \"$(.venv/bin/data-factory db env)\" && psql -c 'select * from ops.ingest_ledger'")
     if not outcome.success:
-        print(f"failed steps: {outcome.failed_steps}", file=sys.stderr)
+        print(f"failed steps: {outcome.failed_steps} (see {display_path(log_file)})", file=sys.stderr)
         return EXIT_REFUSED
     return EXIT_OK
 

@@ -13,6 +13,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
+# `make docs-static` writes the dbt docs site as one file here.
+DBT_DOCS_STATIC_FILE = PROJECT_ROOT / "reports" / "dbt_docs" / "index.html"
 
 DEFAULT_PARTITION_START = "2026-01-01"
 DEFAULT_PARTITION = "2026-04-17"
@@ -90,6 +92,16 @@ def read_git_sha(root: Path = PROJECT_ROOT) -> str | None:
         return None
 
 
+def _hour(raw: str | None) -> int:
+    """WEEK06_DAILY_SCHEDULE_HOUR: the UTC hour (0-23) by which a day's batch is expected; 6 by default."""
+    if not raw:
+        return 6
+    hour = int(raw)
+    if not 0 <= hour <= 23:
+        raise ValueError(f"WEEK06_DAILY_SCHEDULE_HOUR must be an hour 0-23, got {raw!r}")
+    return hour
+
+
 def _default_ingest_workers() -> int:
     # One core stays with the writer and PostgreSQL; the rest parse (at most 4).
     return max(0, min(4, (os.cpu_count() or 1) - 1))
@@ -131,6 +143,10 @@ class Settings:
     # tables) and the queued run coordinator's limit.
     dagster_pg_url: str | None = field(default=None, repr=False)
     max_concurrent_runs: int = field(default=2)
+    # Automation (docs/operating.md): schedules and sensors start stopped unless switched on.
+    automation_enabled: bool = field(default=False)
+    daily_schedule_hour: int = field(default=6)
+    observation_cron: str = field(default="*/15 * * * *")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -165,4 +181,7 @@ class Settings:
             digest_cache=_digest_cache(),
             dagster_pg_url=env.get("DAGSTER_PG_URL") or None,
             max_concurrent_runs=int(env.get("DAGSTER_MAX_CONCURRENT_RUNS") or 2),
+            automation_enabled=_flag("WEEK06_AUTOMATION_ENABLED"),
+            daily_schedule_hour=_hour(env.get("WEEK06_DAILY_SCHEDULE_HOUR")),
+            observation_cron=env.get("WEEK06_OBSERVATION_CRON") or "*/15 * * * *",
         )

@@ -16,10 +16,12 @@ from pathlib import Path
 from dagster import AssetsDefinition, Definitions, SourceAsset, in_process_executor
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
+from orchestration.defs.automation import build_automation
 from orchestration.defs.dbt_models import build_dbt_assets
 from orchestration.defs.evidence import build_evidence_asset
 from orchestration.defs.externals import lakehouse_state_asset, support_kpi_mart_asset
 from orchestration.defs.factory import build_factory_assets, seed_manifests
+from orchestration.defs.freshness import build_raw_freshness_checks
 from orchestration.defs.jobs import week06_data_factory_job, week06_source_observation_job
 from orchestration.defs.ops import build_ops_assets
 from orchestration.defs.partitions import daily_partitions
@@ -32,12 +34,23 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     """Every asset, job, sensor and resource of the factory, for these settings (default: the environment)."""
     settings = settings or Settings.from_env()
     manifest = ensure_manifest()  # `dbt parse` only when the project changed since the last parse
-    return _definitions(settings.partition_start, settings.dbt_docs_url, manifest, manifest.stat().st_mtime_ns)
+    automation = (settings.automation_enabled, settings.daily_schedule_hour, settings.observation_cron)
+    return _definitions(
+        settings.partition_start, settings.dbt_docs_url, automation, manifest, manifest.stat().st_mtime_ns
+    )
 
 
 @cache
-def _definitions(partition_start: date, dbt_docs_url: str, manifest: Path, manifest_version: int) -> Definitions:
+def _definitions(
+    partition_start: date,
+    dbt_docs_url: str,
+    automation: tuple[bool, int, str],
+    manifest: Path,
+    manifest_version: int,
+) -> Definitions:
     partitions = daily_partitions(partition_start)
+    freshness_checks = build_raw_freshness_checks(automation[1])
+    schedules, sensors = build_automation(*automation, freshness_checks)
     assets: list[AssetsDefinition | SourceAsset] = [
         seed_manifests,
         *build_factory_assets(partitions),
@@ -49,8 +62,10 @@ def _definitions(partition_start: date, dbt_docs_url: str, manifest: Path, manif
     ]
     return Definitions(
         assets=assets,
+        asset_checks=freshness_checks,
         jobs=[week06_data_factory_job, week06_source_observation_job],
-        sensors=[evidence_after_success, evidence_after_failure],
+        schedules=schedules,
+        sensors=[evidence_after_success, evidence_after_failure, *sensors],
         # Every job here is one chain of steps (gate, ingest, dbt, evidence): a process per step buys no
         # parallelism and costs a load of the definitions each. One process per run, for the named jobs
         # and for the runs backfills launch alike; runs scale out through the run launcher.

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dagster import AssetKey, DataVersion, MetadataValue, ObserveResult, SourceAsset, observable_source_asset
+from dagster import (
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    DataVersion,
+    MetadataValue,
+    ObserveResult,
+    multi_observable_source_asset,
+)
 
 from orchestration.config import Settings
 from orchestration.defs.keys import LAKEHOUSE_STATE, SUPPORT_KPI_MART
-from orchestration.defs.translator import GROUP_NAME
+from orchestration.defs.translator import python_asset_props
 from orchestration.evidence.externals import ExternalState, lakehouse_state, support_kpi_mart
 
 
-def _observation(state: ExternalState) -> ObserveResult:
+def _observation(key: AssetKey, state: ExternalState) -> ObserveResult:
     version = state.metadata.get("lakehouse_snapshot_id") or state.metadata.get("analytics_invocation_id")
     return ObserveResult(
+        asset_key=key,
         data_version=DataVersion(str(version) if version else "not_available"),
         metadata={
             "status": state.status,
@@ -31,10 +40,13 @@ def _observation(state: ExternalState) -> ObserveResult:
     )
 
 
-def _external(key: AssetKey, observe: Callable[[Settings], ExternalState], description: str) -> SourceAsset:
-    @observable_source_asset(key=key, group_name=GROUP_NAME, description=description)
+def _external(key: AssetKey, observe: Callable[[Settings], ExternalState], description: str) -> AssetsDefinition:
+    @multi_observable_source_asset(
+        specs=[AssetSpec(key, description=description, **python_asset_props("external", storage=None))],
+        name=f"observe_{key.path[-1]}",
+    )
     def _observe() -> ObserveResult:
-        return _observation(observe(Settings.from_env()))
+        return _observation(key, observe(Settings.from_env()))
 
     return _observe
 

@@ -2,39 +2,52 @@
 
 import hashlib
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetMaterialization,
     AssetsDefinition,
+    AssetSpec,
     DataVersion,
     Failure,
     MaterializeResult,
     MetadataValue,
     ObserveResult,
     PartitionsDefinition,
+    TableColumn,
+    TableSchema,
     asset,
-    observable_source_asset,
+    multi_observable_source_asset,
 )
+from dagster._core.definitions.data_version import DATA_VERSION_IS_USER_PROVIDED_TAG, DATA_VERSION_TAG
 
+from orchestration.db.catalog import table_columns
 from orchestration.defs.checks import fold_all, raw_check_specs
 from orchestration.defs.keys import MANIFEST_GATE, RAW_TICKET_EVENTS, SEED_MANIFESTS
 from orchestration.defs.partitions import SINGLE_RUN, partition_range
 from orchestration.defs.resources import Week06MinioResource, Week06PostgresResource, Week06ReportsResource
-from orchestration.defs.translator import GROUP_NAME
+from orchestration.defs.translator import python_asset_props
 from orchestration.evidence.checks import judge_raw_partitions
 from orchestration.gate.manifest_gate import PartitionGate, gate_partitions
 from orchestration.ingest.loader import ingest_window
-from orchestration.ingest.stats import partition_row_counts
+from orchestration.ingest.stats import partition_row_counts, partition_versions
 from orchestration.partitions import days_between
 from orchestration.sources.digests import DigestCache
 
 
-@observable_source_asset(
-    key=SEED_MANIFESTS,
-    group_name=GROUP_NAME,
-    description="The folder of source_manifest_v1 manifests (WEEK06_MANIFEST_DIR). "
-    "Its data version changes whenever a manifest is added or edited.",
+@multi_observable_source_asset(
+    specs=[
+        AssetSpec(
+            SEED_MANIFESTS,
+            description="The folder of source_manifest_v1 manifests (WEEK06_MANIFEST_DIR).\n\n"
+            "Its data version changes whenever a manifest is added or edited; "
+            "week06_source_observation_job observes it (on a schedule, see docs/operating.md).",
+            **python_asset_props("source", storage=None),
+        )
+    ],
+    name="seed_manifests",
 )
 def seed_manifests(week06_reports: Week06ReportsResource) -> ObserveResult:
     settings = week06_reports.settings()
@@ -43,6 +56,7 @@ def seed_manifests(week06_reports: Week06ReportsResource) -> ObserveResult:
     for path in names:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return ObserveResult(
+        asset_key=SEED_MANIFESTS,
         data_version=DataVersion(digest.hexdigest()[:16]),
         metadata={"manifest_count": len(names), "manifest_dir": str(settings.manifest_dir.name)},
     )
@@ -119,6 +133,32 @@ def manifest_gate(
     return MaterializeResult(metadata=metadata)
 
 
+def _record_late_partitions(context: AssetExecutionContext, url: str, partitions: list[str]) -> None:
+    """Tell Dagster that raw partitions outside this run changed, so their downstream shows stale."""
+    days = [date.fromisoformat(p) for p in partitions]
+    rows = partition_row_counts(url, min(days), max(days))
+    versions = partition_versions(url, days)
+    for day in days:
+        context.log_event(
+            AssetMaterialization(
+                asset_key=RAW_TICKET_EVENTS,
+                partition=day.isoformat(),
+                # A data version that differs from the one downstream last read: Dagster marks the
+                # partition's downstream assets stale ("upstream data has changed").
+                tags={DATA_VERSION_TAG: versions.get(day, "empty"), DATA_VERSION_IS_USER_PROVIDED_TAG: "true"},
+                description="Late versions of tickets created on this day arrived with a later batch.",
+                metadata={
+                    "dagster/row_count": rows.get(day, 0),
+                    "late_update_from_run": context.run_id,
+                    "late_update_from_partitions": context.partition_key_range.start
+                    + ".."
+                    + context.partition_key_range.end,
+                    "late_update": True,
+                },
+            )
+        )
+
+
 def raw_ticket_events_partitioned(
     context: AssetExecutionContext, week06_postgres: Week06PostgresResource, week06_minio: Week06MinioResource
 ) -> MaterializeResult:
@@ -141,7 +181,11 @@ def raw_ticket_events_partitioned(
         run["stale_partitions_outside_run"],
     )
     if stale:
-        context.log.warning(f"late updates landed in partitions outside this run: {stale}; replay them")
+        context.log.warning(
+            f"late updates landed in partitions outside this run: {stale}; their downstream assets are now "
+            "stale: replay them with `data-factory backfill-plan --execute` (or the backfill plan asset)"
+        )
+        _record_late_partitions(context, url, stale)
     for f in run["failed"]:
         context.log.error(f"ingest of {f.source_id} failed: {f.reasons}")
     if "database_connection_lost" in run["reason_codes"]:
@@ -149,6 +193,12 @@ def raw_ticket_events_partitioned(
         raise Failure(description="database_connection_lost: the database went away during the ingest; rerun")
     rows = partition_row_counts(url, first, last)
     check_results = fold_all(judge_raw_partitions(url, gate, first, last))
+    for day in days_between(first, last):
+        context.add_asset_metadata(
+            {"dagster/row_count": rows.get(day, 0)}, asset_key=RAW_TICKET_EVENTS, partition_key=day.isoformat()
+        )
+    raw_columns = table_columns(url, "raw", "ticket_events")
+    columns = TableSchema(columns=[TableColumn(name, kind) for name, kind in raw_columns])
     return MaterializeResult(
         check_results=check_results,
         metadata={
@@ -162,6 +212,8 @@ def raw_ticket_events_partitioned(
             "touched_partitions": touched,
             "stale_partitions_outside_run": stale,
             "row_count": sum(rows.values()),
+            "dagster/column_schema": columns,
+            "dagster/table_name": "raw.ticket_events",
             "rows_by_partition": {d.isoformat(): n for d, n in sorted(rows.items())},
             "reason_codes": run["reason_codes"],
         },
@@ -170,25 +222,25 @@ def raw_ticket_events_partitioned(
 
 def build_factory_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     """The partitioned Python assets: the gate, then the raw ingest."""
-    partitioned: dict[str, Any] = {
-        "group_name": GROUP_NAME,
-        "partitions_def": partitions,
-        "backfill_policy": SINGLE_RUN,
-    }
+    partitioned: dict[str, Any] = {"partitions_def": partitions, "backfill_policy": SINGLE_RUN}
     return [
         asset(
             key=MANIFEST_GATE,
             deps=[SEED_MANIFESTS],
-            description="Judges each file the partition's manifests declare (schema, business rules, gate "
-            "policy, path, size, checksum): accept / warn / quarantine / reject, with reason codes.",
+            **python_asset_props("gate", storage=None),
+            description="Judges each file the partition's manifests declare.\n\n"
+            "Schema, business rules, gate policy, path, size and checksum give accept / warn / quarantine / "
+            "reject, with reason codes.",
             **partitioned,
         )(manifest_gate),
         asset(
             key=RAW_TICKET_EVENTS,
             deps=[MANIFEST_GATE],
             check_specs=raw_check_specs(RAW_TICKET_EVENTS),
-            description="Bronze raw.ticket_events: every accepted line loaded once by record_fingerprint, "
-            "every other line accounted for in ops.ingest_ledger / ops.ingest_rejects.",
+            **python_asset_props("bronze"),
+            description="Bronze raw.ticket_events, the ticket versions as received.\n\n"
+            "Every accepted line is loaded once by record_fingerprint; every other line is accounted for "
+            "in ops.ingest_ledger / ops.ingest_rejects.",
             **partitioned,
         )(raw_ticket_events_partitioned),
     ]

@@ -25,7 +25,7 @@ from orchestration.defs.keys import (
 )
 from orchestration.defs.partitions import SINGLE_RUN, partition_range
 from orchestration.defs.resources import Week06PostgresResource, Week06ReportsResource
-from orchestration.defs.translator import GROUP_NAME
+from orchestration.defs.translator import python_asset_props
 from orchestration.evidence.delivery import write_delivery
 from orchestration.evidence.externals import observe_externals
 from orchestration.evidence.report import read_evidence
@@ -37,7 +37,7 @@ def build_ops_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
     @asset(
         key=DELIVERY_SUMMARY,
         deps=[RUN_EVIDENCE_REPORT, LAKEHOUSE_STATE, SUPPORT_KPI_MART],
-        group_name=GROUP_NAME,
+        **python_asset_props("ops", storage=None),
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
         description="What downstream may take, per partition: delivery_summary_v1 JSON (reports/week06/"
@@ -69,7 +69,7 @@ def build_ops_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
     @asset(
         key=BACKFILL_PLAN,
         deps=[RUN_EVIDENCE_REPORT],
-        group_name=GROUP_NAME,
+        **python_asset_props("ops", storage=None),
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
         description="Dry run over the run's partitions, after their evidence: each partition's state (ok, "

@@ -20,3 +20,15 @@ def partition_range(context: AssetExecutionContext) -> tuple[date, date]:
     """The inclusive first..last partition of this run (one day or a single-run range)."""
     window = context.partition_key_range
     return date.fromisoformat(window.start), date.fromisoformat(window.end)
+
+
+def run_window(context: AssetExecutionContext, default_partition: date) -> tuple[date, date, bool]:
+    """The run's partition range, or the default partition for a run launched without one.
+
+    The Dagster UI launches an asset check's "Execute" as a run without a partition; such a run
+    checks WEEK06_DEFAULT_PARTITION (the third value says the default was taken).
+    """
+    if context.has_partition_key or context.has_partition_key_range:
+        first, last = partition_range(context)
+        return first, last, False
+    return default_partition, default_partition, True

@@ -271,8 +271,9 @@ def test_sensors_and_schedules_of_the_definitions_are_registered(stack: Stack) -
     def ticked() -> bool:
         with connect(stack.url) as conn:
             return all(
-                conn.execute("select count(*) from dagster.job_ticks where tick_body like %s", (f'%"{name}"%',))
-                .fetchone()[0]  # type: ignore[index]
+                conn.execute(
+                    "select count(*) from dagster.job_ticks where tick_body like %s", (f'%"{name}"%',)
+                ).fetchone()[0]  # type: ignore[index]
                 for name in running
             )
 
