@@ -88,7 +88,8 @@ def factory_run(pg_url: str) -> dict[str, Any]:
     if reason := _missing():
         pytest.skip(reason)
     from orchestration.config import Settings
-    from orchestration.defs.runner import instance_for, run_partitions
+    from orchestration.defs.instance import instance_for
+    from orchestration.defs.runner import run_partitions
 
     outcome = run_partitions(PARTITION, PARTITION, instance=instance_for(Settings.from_env()), log_level="WARNING")
     assert outcome.success, outcome.failed_steps
