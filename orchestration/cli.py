@@ -545,7 +545,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backfill_plan(args: argparse.Namespace, settings: Settings) -> int:
-    from orchestration.backfill.plan import build_plan, write_plan
+    from orchestration.backfill.plan import build_plan, needs_action, replay_ranges, write_plan
     from orchestration.db import embedded
     from orchestration.db.connection import connect
     from orchestration.db.schema import ensure_schema
@@ -558,17 +558,63 @@ def cmd_backfill_plan(args: argparse.Namespace, settings: Settings) -> int:
     plan = build_plan(url, settings, args.start, args.end, last_runs=_last_runs(settings, args.start, args.end))
     plan_path, _ = write_plan(plan, settings)
 
-    def human() -> None:
-        print(f"backfill plan {plan['start']}..{plan['end']} (dry run, nothing written to the database)")
-        for p in plan["partitions"]:
-            shown = ", ".join(p["reason_codes"]) or "-"
-            print(f"  {p['partition_key']}  {p['state']:<12} {p['action']:<13} {shown}")
-        for command in plan["commands"]:
-            print(f"  run: {command}")
-        print(f"plan: {plan_path.name} and backfill_plan_<partition>.json in {plan_path.parent.name}/")
+    def show(shown: dict[str, Any], title: str) -> None:
+        print(f"backfill plan {shown['start']}..{shown['end']} ({title})")
+        for p in shown["partitions"]:
+            codes = ", ".join(p["reason_codes"]) or "-"
+            print(f"  {p['partition_key']}  {p['state']:<12} {p['action']:<13} {codes}")
 
-    _emit(plan, args.json, human)
-    return EXIT_OK
+    if not args.execute:
+
+        def human() -> None:
+            show(plan, "dry run, nothing written to the database")
+            for command in plan["commands"]:
+                print(f"  run: {command}")
+            print(f"plan: {plan_path.name} and backfill_plan_<partition>.json in {plan_path.parent.name}/")
+
+        _emit(plan, args.json, human)
+        return EXIT_OK
+
+    # --execute: replay exactly the partitions the plan names, one single run per contiguous range,
+    # then plan again: what the second plan still lists is what the replay did not settle.
+    runs = []
+    for first, last in replay_ranges(plan["partitions"]):
+        outcome, rows = _run_job(settings, first, last)
+        runs.append(
+            {
+                "start": first.isoformat(),
+                "end": last.isoformat(),
+                "run_id": outcome.run_id,
+                "job_success": outcome.success,
+                "exit_code": _run_exit(outcome, rows),
+                "decisions": {r["partition_key"]: r["downstream_decision"] for r in rows},
+            }
+        )
+    after = build_plan(url, settings, args.start, args.end, last_runs=_last_runs(settings, args.start, args.end))
+    write_plan(after, settings)
+    remaining = [p["partition_key"] for p in after["partitions"] if needs_action(p)]
+    code = EXIT_OK if all(r["exit_code"] == EXIT_OK for r in runs) and not remaining else EXIT_REFUSED
+    document = {
+        "executed": True,
+        "exit_code": code,
+        "runs": runs,
+        "remaining": remaining,
+        "plan": plan,
+        "plan_after": after,
+    }
+
+    def executed() -> None:
+        show(plan, "before")
+        for r in runs:
+            verdict = "succeeded" if r["job_success"] else "FAILED"
+            print(f"  replayed {r['start']}..{r['end']}: run {r['run_id']} {verdict}")
+        if not runs:
+            print("  nothing to replay")
+        show(after, "after")
+        print("still to do: " + (", ".join(remaining) if remaining else "nothing"))
+
+    _emit(document, args.json, executed)
+    return code
 
 
 def _last_runs(settings: Settings, first: date, last: date) -> dict[date, Any]:
@@ -657,9 +703,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evidence)
 
-    plan = sub.add_parser("backfill-plan", help="dry run: each partition's state, action and exact command")
+    plan = sub.add_parser(
+        "backfill-plan", help="each partition's state, action and exact command (a dry run unless --execute)"
+    )
     plan.add_argument("--start", required=True, type=_day)
     plan.add_argument("--end", required=True, type=_day, help="inclusive")
+    plan.add_argument(
+        "--execute",
+        action="store_true",
+        help="replay the partitions the plan names (one run per contiguous range), then plan again",
+    )
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(func=cmd_backfill_plan)
 

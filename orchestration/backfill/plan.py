@@ -206,30 +206,34 @@ def _entry(
     return entry
 
 
+def replay_ranges(partitions: list[dict[str, Any]]) -> list[tuple[date, date]]:
+    """The contiguous runs of partitions to (re)materialise, first..last each: one single run apiece."""
+    ranges: list[tuple[date, date]] = []
+    for p in partitions:
+        if p["action"] not in ("materialize", "rematerialize"):
+            continue
+        day = date.fromisoformat(p["partition_key"])
+        if ranges and ranges[-1][1] + timedelta(days=1) == day:
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
 def range_commands(partitions: list[dict[str, Any]]) -> list[str]:
     """One single-run command per contiguous run of partitions to (re)materialise."""
-    commands: list[str] = []
-    run: list[str] = []
-    previous: date | None = None
-    for p in partitions:
-        day = date.fromisoformat(p["partition_key"])
-        replay = p["action"] in ("materialize", "rematerialize")
-        if replay and run and previous is not None and day == previous + timedelta(days=1):
-            run.append(p["partition_key"])
-        else:
-            if run:
-                commands.append(_range_command(run))
-            run = [p["partition_key"]] if replay else []
-        previous = day
-    if run:
-        commands.append(_range_command(run))
-    return commands
+    return [_range_command(first, last) for first, last in replay_ranges(partitions)]
 
 
-def _range_command(run: list[str]) -> str:
-    if len(run) == 1:
-        return f"data-factory run --partition {run[0]}"
-    return f"data-factory run --start {run[0]} --end {run[-1]}"
+def _range_command(first: date, last: date) -> str:
+    if first == last:
+        return f"data-factory run --partition {first.isoformat()}"
+    return f"data-factory run --start {first.isoformat()} --end {last.isoformat()}"
+
+
+def needs_action(entry: dict[str, Any]) -> bool:
+    """Whether a partition of the plan still asks for something (a replay, or an investigation)."""
+    return bool(entry["action"] != "none")
 
 
 def build_plan(
@@ -244,11 +248,14 @@ def build_plan(
     """The plan of first..last (inclusive), validated against backfill_plan_v1."""
     from orchestration.db.connection import connect
     from orchestration.gate.manifest_gate import gate_partitions
+    from orchestration.sources.digests import DigestCache
 
     if last < first:
         raise ValueError(f"partition_out_of_range: the range ends ({last}) before it starts ({first})")
     days = days_between(first, last)
-    gate = gate_partitions(settings.manifest_dir, days, settings.source_root)
+    gate = gate_partitions(
+        settings.manifest_dir, days, settings.source_root, settings.object_store, DigestCache(settings.digest_cache)
+    )
     entries = []
     with connect(url) as conn:
         for day in days:

@@ -235,3 +235,51 @@ def test_every_asset_has_owner_kinds_tags_and_a_sentence() -> None:
     spec = graph.get_check_spec(UNIQUE_CHECK)
     assert spec.description and "Blocking policy" in spec.description and not spec.blocking
     assert spec.partitions_def is not None
+
+
+def test_backfill_plan_execute_replays_the_stale_partition_and_plans_ok(
+    scenario: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The late version of 2026-04-17 made it stale: --execute replays exactly it, then the plan says ok.
+
+    Runs last in this module: it changes what the earlier tests look at.
+    """
+    import json
+
+    from orchestration.cli import main
+    from orchestration.config import Settings
+    from orchestration.evidence.report import read_evidence
+
+    argv = ["backfill-plan", "--start", DAY.isoformat(), "--end", NEXT.isoformat(), "--json"]
+    assert main(argv) == 0
+    before = json.loads(capsys.readouterr().out)
+    states = {p["partition_key"]: p["state"] for p in before["partitions"]}
+    assert states == {DAY.isoformat(): "stale", NEXT.isoformat(): "ok"}, before["partitions"]
+
+    code = main([*argv, "--execute"])
+    document = json.loads(capsys.readouterr().out)
+    assert [(r["start"], r["end"]) for r in document["runs"]] == [(DAY.isoformat(), DAY.isoformat())]
+    assert {p["partition_key"]: p["state"] for p in document["plan_after"]["partitions"]} == {
+        DAY.isoformat(): "ok",
+        NEXT.isoformat(): "ok",
+    }
+    assert document["remaining"] == [] and code == document["exit_code"]
+    replayed = read_evidence(Settings.from_env().report_dir, DAY)
+    assert replayed is not None and replayed["run_id"] == document["runs"][0]["run_id"]
+    with connect(scenario["url"]) as conn:
+        status = conn.execute(
+            "select status from silver.ticket_fact where partition_date = %s and ticket_id = %s",
+            (DAY, ticket(3, day="2026-04-17")["ticket_id"]),
+        ).fetchone()
+    assert status == ("resolved",), "silver of the replayed day lacks the late version"
+    # A second replay of the same day gives the same silver (the checksum the evidence records).
+    assert main(["run", "--partition", DAY.isoformat(), "--json"]) in (0, 1)
+    again = json.loads(capsys.readouterr().out)
+    rebuilt = read_evidence(Settings.from_env().report_dir, DAY)
+    assert rebuilt is not None and rebuilt["run_id"] == again["run_id"]
+    assert rebuilt["output_snapshot_id"] == replayed["output_snapshot_id"]
+    assert stale_now(scenario["instance"]) == "FRESH"
+
+
+def stale_now(instance: DagsterInstance) -> str:
+    return _stale_status(instance, SILVER, DAY.isoformat())
