@@ -561,8 +561,8 @@ def cmd_backfill_plan(args: argparse.Namespace, settings: Settings) -> int:
     def show(shown: dict[str, Any], title: str) -> None:
         print(f"backfill plan {shown['start']}..{shown['end']} ({title})")
         for p in shown["partitions"]:
-            codes = ", ".join(p["reason_codes"]) or "-"
-            print(f"  {p['partition_key']}  {p['state']:<12} {p['action']:<13} {codes}")
+            listed = ", ".join(p["reason_codes"]) or "-"
+            print(f"  {p['partition_key']}  {p['state']:<12} {p['action']:<13} {listed}")
 
     if not args.execute:
 

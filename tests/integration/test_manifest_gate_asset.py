@@ -36,14 +36,14 @@ def _materialize() -> Any:
     from orchestration.config import Settings
     from orchestration.defs.factory import build_factory_assets
     from orchestration.defs.partitions import daily_partitions
-    from orchestration.defs.resources import Week06PostgresResource
+    from orchestration.defs.resources import Week06MinioResource, Week06PostgresResource
 
     manifest_gate, _ = build_factory_assets(daily_partitions(Settings.from_env().partition_start))
     instance = DagsterInstance.ephemeral()
     return materialize(
         [manifest_gate],
         partition_key=PARTITION,
-        resources={"week06_postgres": Week06PostgresResource()},
+        resources={"week06_postgres": Week06PostgresResource(), "week06_minio": Week06MinioResource()},
         instance=instance,
         raise_on_error=False,
     )

@@ -180,7 +180,8 @@ MANIFEST_ATTACKS: dict[str, tuple[Callable[[Path], Path], int, str]] = {
     ),
     "nul_in_source_id": (lambda t: _manifest_with(t, source_id="structured:a\u0000b"), 2, "manifest_invalid"),
     "surrogate_in_source_id": (lambda t: _manifest_with(t, source_id="structured:\ud800"), 2, "manifest_invalid"),
-    "negative_size": (lambda t: _manifest_with(t, size_bytes=-1), 2, "manifest_invalid"),
+    # The course's manifest schema sets no minimum on size_bytes: the file's real size refutes it.
+    "negative_size": (lambda t: _manifest_with(t, size_bytes=-1), 1, "size_mismatch"),
     "traversal": (
         lambda t: _manifest_with(t, source_url_or_path="../../../../etc/passwd"),
         1,
@@ -195,7 +196,8 @@ MANIFEST_ATTACKS: dict[str, tuple[Callable[[Path], Path], int, str]] = {
         1,
         "remote_source_not_configured",
     ),
-    "csv": (lambda t: _manifest_with(t, asset_type="csv"), 1, "unsupported_asset_type"),
+    # Not in the course's asset_type enum: the manifest itself is invalid.
+    "csv": (lambda t: _manifest_with(t, asset_type="csv"), 2, "manifest_invalid"),
     "size_lie": (lambda t: _manifest_with(t, size_bytes=1), 1, "size_mismatch"),
     "huge_size": (lambda t: _manifest_with(t, size_bytes=10**30), 1, "size_mismatch"),
     "checksum_lie": (
