@@ -118,6 +118,8 @@ class Settings:
     manifest_dir: Path
     source_root: Path | None
     partition_start: date
+    # WEEK06_PARTITION_END_DATE: the last partition (inclusive); None: the partitions run up to tomorrow (UTC).
+    partition_end: date | None = field(default=None, kw_only=True)
     default_partition: date
     trace_id: str
     release_id: str
@@ -159,6 +161,9 @@ class Settings:
             manifest_dir=_path_from_env("WEEK06_MANIFEST_DIR", SEEDS_DIR / "manifests"),
             source_root=(_path_from_env("WEEK06_SOURCE_ROOT", SEEDS_DIR) if env.get("WEEK06_SOURCE_ROOT") else None),
             partition_start=date.fromisoformat(env.get("WEEK06_PARTITION_START_DATE") or DEFAULT_PARTITION_START),
+            partition_end=date.fromisoformat(env["WEEK06_PARTITION_END_DATE"])
+            if env.get("WEEK06_PARTITION_END_DATE")
+            else None,
             default_partition=date.fromisoformat(env.get("WEEK06_DEFAULT_PARTITION") or DEFAULT_PARTITION),
             trace_id=env.get("TRACE_ID") or DEFAULT_TRACE_ID,
             release_id=env.get("WEEK06_DATA_RELEASE_ID") or DEFAULT_DATA_RELEASE_ID,

@@ -13,6 +13,10 @@ def days_between(first: date, last: date) -> list[date]:
 
 
 def partition_bounds(settings: Settings, today: date | None = None) -> tuple[date, date]:
-    """Inclusive range a record may land in: the configured first partition .. tomorrow (UTC)."""
+    """Inclusive range a record may land in: the configured first partition .. tomorrow (UTC), or
+    WEEK06_PARTITION_END_DATE when it is set and earlier (a closed set of partitions, e.g. a demo's)."""
     today = today or datetime.now(UTC).date()
-    return settings.partition_start, today + timedelta(days=1)
+    high = today + timedelta(days=1)
+    if settings.partition_end is not None:
+        high = min(high, settings.partition_end)
+    return settings.partition_start, high

@@ -36,19 +36,23 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     manifest = ensure_manifest()  # `dbt parse` only when the project changed since the last parse
     automation = (settings.automation_enabled, settings.daily_schedule_hour, settings.observation_cron)
     return _definitions(
-        settings.partition_start, settings.dbt_docs_url, automation, manifest, manifest.stat().st_mtime_ns
+        (settings.partition_start, settings.partition_end),
+        settings.dbt_docs_url,
+        automation,
+        manifest,
+        manifest.stat().st_mtime_ns,
     )
 
 
 @cache
 def _definitions(
-    partition_start: date,
+    partition_range: tuple[date, date | None],
     dbt_docs_url: str,
     automation: tuple[bool, int, str],
     manifest: Path,
     manifest_version: int,
 ) -> Definitions:
-    partitions = daily_partitions(partition_start)
+    partitions = daily_partitions(*partition_range)
     freshness_checks = build_raw_freshness_checks(automation[1])
     schedules, sensors = build_automation(*automation, freshness_checks)
     assets: list[AssetsDefinition | SourceAsset] = [

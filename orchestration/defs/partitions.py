@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from dagster import AssetExecutionContext, BackfillPolicy, DailyPartitionsDefinition
 
@@ -10,8 +10,13 @@ from dagster import AssetExecutionContext, BackfillPolicy, DailyPartitionsDefini
 SINGLE_RUN = BackfillPolicy.single_run()
 
 
-def daily_partitions(start: date) -> DailyPartitionsDefinition:
-    """Daily partitions from `start` (WEEK06_PARTITION_START_DATE) through today."""
+def daily_partitions(start: date, end: date | None = None) -> DailyPartitionsDefinition:
+    """Daily partitions from `start` (WEEK06_PARTITION_START_DATE) through today, or through `end`
+    (WEEK06_PARTITION_END_DATE, inclusive) when it is set: the UI then lists that closed range."""
+    if end is not None:
+        return DailyPartitionsDefinition(
+            start_date=start.isoformat(), end_date=(end + timedelta(days=1)).isoformat(), timezone="UTC"
+        )
     # end_offset=1: today's partition exists, since tickets created today are valid data.
     return DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC", end_offset=1)
 

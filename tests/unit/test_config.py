@@ -66,3 +66,21 @@ def test_evidence_strings_have_documented_defaults(monkeypatch: pytest.MonkeyPat
     settings = Settings.from_env()
     assert (settings.trace_id, settings.release_id, settings.git_sha) == ("trace-7", "2026.04.18", "abc1234")
     assert DEFAULT_GIT_SHA == "unknown"
+
+
+def test_an_end_date_closes_the_partitions_and_the_ingest_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+
+    from orchestration.config import Settings
+    from orchestration.defs.partitions import daily_partitions
+    from orchestration.partitions import partition_bounds
+
+    monkeypatch.setenv("WEEK06_PARTITION_START_DATE", "2026-04-01")
+    monkeypatch.setenv("WEEK06_PARTITION_END_DATE", "2026-04-17")
+    settings = Settings.from_env()
+    keys = daily_partitions(settings.partition_start, settings.partition_end).get_partition_keys()
+    assert (keys[0], keys[-1], len(keys)) == ("2026-04-01", "2026-04-17", 17)
+    assert partition_bounds(settings, today=date(2026, 12, 3)) == (date(2026, 4, 1), date(2026, 4, 17))
+    monkeypatch.delenv("WEEK06_PARTITION_END_DATE")
+    open_ended = Settings.from_env()
+    assert partition_bounds(open_ended, today=date(2026, 12, 3)) == (date(2026, 4, 1), date(2026, 12, 4))
