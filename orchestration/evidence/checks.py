@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from orchestration.ingest.loader import sum_counts
+from orchestration.ingest.results import sum_counts
 
 CHECK_STATUSES = ("passed", "warning", "skipped", "failed")
 RAW_CHECK_NAMES = (

@@ -409,7 +409,7 @@ def test_a_read_error_in_the_middle_of_a_big_file_fails_it_cleanly(
     empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The file goes away half-read (an I/O error while the parse workers run): file_unreadable."""
-    from orchestration.ingest import chunks, loader
+    from orchestration.ingest import chunks, loader, writer
 
     monkeypatch.setenv("WEEK06_INGEST_WORKERS", "1")
     monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
@@ -423,7 +423,7 @@ def test_a_read_error_in_the_middle_of_a_big_file_fails_it_cleanly(
                 raise OSError(5, "Input/output error")
             yield chunk
 
-    monkeypatch.setattr(loader, "read_chunks", failing)
+    monkeypatch.setattr(writer, "read_chunks", failing)
     manifest = write_source(tmp_path, "io.jsonl", jsonl(*(ticket(n) for n in range(1, 3001))))
     (f,) = _ingest(empty_db, manifest).files
     assert f.status == "failed", f
