@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from orchestration.gate.manifest_gate import ManifestUnreadable, load_manifest, manifest_partitions
+from orchestration.gate.manifests import ManifestUnreadable, load_manifest, manifest_partitions
 
 
 def manifest_fingerprints(manifest_dir: Path) -> dict[str, str]:

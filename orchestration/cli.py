@@ -170,7 +170,9 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_gate(args: argparse.Namespace, settings: Settings) -> int:
-    from orchestration.gate.manifest_gate import ManifestUnreadable, judge_manifest, unreadable_report
+    from orchestration.gate.manifest_gate import judge_manifest
+    from orchestration.gate.manifests import ManifestUnreadable
+    from orchestration.gate.verdicts import unreadable_report
     from orchestration.sources.digests import DigestCache
 
     manifest = Path(args.manifest)
@@ -483,7 +485,7 @@ def cmd_evidence(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _seed_partitions(settings: Settings) -> tuple[date, date]:
-    from orchestration.gate.manifest_gate import ManifestUnreadable, load_manifest, manifest_partitions
+    from orchestration.gate.manifests import ManifestUnreadable, load_manifest, manifest_partitions
 
     covered: set[date] = set()
     for path in sorted(settings.manifest_dir.glob("*.json")):
@@ -769,7 +771,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     from orchestration.contracts import ContractViolation
     from orchestration.db.connection import DatabaseUnreachable, redact
-    from orchestration.gate.manifest_gate import ManifestUnreadable
+    from orchestration.gate.manifests import ManifestUnreadable
     from orchestration.serve import ServeError
 
     parser = build_parser()

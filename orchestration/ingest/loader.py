@@ -18,7 +18,8 @@ from orchestration.config import Settings
 from orchestration.db.connection import connect, redact
 from orchestration.db.schema import ensure_schema
 from orchestration.fileio import display_path
-from orchestration.gate.manifest_gate import AssetJudgment, GateResult, judge_manifest
+from orchestration.gate.manifest_gate import judge_manifest
+from orchestration.gate.verdicts import AssetJudgment, GateResult
 from orchestration.ingest.records import RecordParser
 from orchestration.ingest.results import CONNECTION_LOST, FileResult, IngestResult, new_run_id, sum_counts
 from orchestration.ingest.workers import ParsePool, WorkerFailed

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestration.gate.manifest_gate import GateResult
+from orchestration.gate.verdicts import GateResult
 
 # The connection broke mid-run: an environment failure (exit code 3), not a verdict on the file.
 CONNECTION_LOST = "database_connection_lost"

@@ -16,7 +16,8 @@ import pytest
 
 from orchestration import contracts
 from orchestration.cli import main
-from orchestration.gate.manifest_gate import ManifestUnreadable, judge_manifest, manifest_partitions
+from orchestration.gate.manifest_gate import judge_manifest
+from orchestration.gate.manifests import ManifestUnreadable, manifest_partitions
 from tests.conftest import FIXTURES, PROJECT_ROOT, course_fixture
 from tests.helpers import BASE_MANIFEST, jsonl, ticket, write_source
 
@@ -296,10 +297,10 @@ def test_cli_gate_on_an_unreadable_manifest_exits_2_with_a_json_report(
 def test_cli_gate_never_prints_a_report_that_breaks_its_contract(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestration.gate import manifest_gate
+    from orchestration.gate import verdicts
 
     manifest = write_source(tmp_path, "t.jsonl", jsonl(ticket()))
-    monkeypatch.setattr(manifest_gate, "GATE_REPORT_VERSION", "gate_report_v0")
+    monkeypatch.setattr(verdicts, "GATE_REPORT_VERSION", "gate_report_v0")
     assert main(["gate", "--manifest", str(manifest), "--json"]) == 1
     captured = capsys.readouterr()
     assert "gate_report_invalid" in captured.err

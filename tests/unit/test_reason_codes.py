@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 
 from orchestration import contracts, reasons
-from orchestration.gate.manifest_gate import GateResult, ManifestUnreadable, judge_manifest
+from orchestration.gate.manifest_gate import judge_manifest
+from orchestration.gate.manifests import ManifestUnreadable
+from orchestration.gate.verdicts import GateResult
 from tests.conftest import PROJECT_ROOT
 from tests.helpers import jsonl, ticket, write_source
 
 SNAKE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
-GATE_MODULE = PROJECT_ROOT / "orchestration" / "gate" / "manifest_gate.py"
+GATE_MODULES = sorted((PROJECT_ROOT / "orchestration" / "gate").glob("*.py"))
 
 # Where a code sits in a call: function (or method) name -> positional index of the code.
 _EMITTERS = {
@@ -147,18 +149,19 @@ def test_documented_table_is_the_registry() -> None:
 
 def test_the_source_scan_finds_the_gate_codes() -> None:
     # Guards the scanner itself: if it found nothing, "all registered" would prove nothing.
-    found = emitted_codes(GATE_MODULE)
+    found = set().union(*(emitted_codes(module) for module in GATE_MODULES))
     assert {"checksum_mismatch", "manifest_missing", "remote_source_not_configured", "gate_report_invalid"} <= found
     assert len(found) >= 25
 
 
 def test_every_code_the_gate_emits_is_registered() -> None:
-    unregistered = sorted(code for code in emitted_codes(GATE_MODULE) if reasons.lookup(code) is None)
+    found = set().union(*(emitted_codes(module) for module in GATE_MODULES))
+    unregistered = sorted(code for code in found if reasons.lookup(code) is None)
     assert unregistered == []
 
 
 def _product_modules() -> list[Path]:
-    return sorted(p for p in (PROJECT_ROOT / "orchestration").rglob("*.py") if p != GATE_MODULE)
+    return sorted(p for p in (PROJECT_ROOT / "orchestration").rglob("*.py") if p not in GATE_MODULES)
 
 
 @pytest.mark.parametrize("path", _product_modules(), ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
