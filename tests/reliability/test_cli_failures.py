@@ -33,7 +33,7 @@ def _one_document(out: str) -> dict:
         (["gate", "--manifest", "no/such/manifest.json"], 2, "manifest_missing"),
         (["run", "--partition", "2025-12-31"], 2, "partition_out_of_range"),
         (["run", "--start", "2026-04-17"], 2, "invalid_argument"),
-        (["evidence", "--partition", "2026-04-16"], 1, None),
+        (["evidence", "--partition", "2026-01-02"], 1, None),  # a day no test runs: no evidence
     ],
 )
 def test_json_on_every_exit_code(argv: list[str], exit_code: int, reason: str | None, capsys) -> None:  # type: ignore[no-untyped-def]
