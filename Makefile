@@ -23,7 +23,7 @@ else
 endif
 	@touch $(STAMP)
 
-.PHONY: help venv demo test dev docs docs-static lint bench seeds db-up db-down clean
+.PHONY: help venv demo test test-spark dev docs docs-static lint bench seeds db-up db-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -35,6 +35,12 @@ demo: $(STAMP) ## run the core job over the demo partitions on the embedded Post
 
 test: $(STAMP) ## run the test suite (real PostgreSQL, real dbt, real Dagster)
 	$(BIN)/pytest
+
+test-spark: $(STAMP) ## the dbt models on Apache Spark vs PostgreSQL (installs the spark extra; needs Java 17)
+	@command -v java >/dev/null || { echo "test-spark needs Java 17 (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 3; }
+	@$(BIN)/python -c "import pyspark, pyarrow, dbt.adapters.spark" 2>/dev/null || \
+		$(if $(UV),$(UV) pip install --python $(BIN)/python,$(BIN)/python -m pip install --quiet) -e '.[dev,spark]'
+	WEEK06_REQUIRE_SPARK=1 $(BIN)/pytest -m spark tests/spark
 
 dev: $(STAMP) ## Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
