@@ -423,6 +423,33 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- lake
+
+
+def cmd_lake(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.db import embedded
+    from orchestration.lake.export import LakeError, export_partitions
+
+    first, last = _partition_args(args)
+    _check_range(settings, first, last)
+    lake_root = args.lake_root or settings.lake_root
+    try:
+        export = export_partitions(embedded.database_url(settings), lake_root, first, last, force=args.force)
+    except LakeError as exc:
+        print(f"data-factory: {exc}", file=sys.stderr)
+        return EXIT_ENV if str(exc).startswith("spark_extra_missing") else EXIT_USAGE
+    document = export.to_dict()
+
+    def human() -> None:
+        print(f"lake {document['lake_root']}: {document['rows']} rows, partitions {document['partitions_by_status']}")
+        for p in export.partitions:
+            if p.status != "empty":
+                print(f"  {p.partition_key}  {p.status:<9} {p.rows:>7} rows")
+
+    _emit(document, args.json, human)
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -475,6 +502,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--partition", required=True, type=_day)
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evidence)
+
+    lake = sub.add_parser("lake", help="the parquet lake Spark reads: land raw partitions as parquet")
+    lake_sub = lake.add_subparsers(dest="lake_command", required=True)
+    export = lake_sub.add_parser(
+        "export", help="land each partition's raw rows as parquet under the lake root (unchanged ones are skipped)"
+    )
+    export.add_argument("--partition", type=_day)
+    export.add_argument("--start", type=_day)
+    export.add_argument("--end", type=_day, help="inclusive")
+    export.add_argument("--lake-root", help="default WEEK06_LAKE_ROOT, else .local/lake")
+    export.add_argument("--force", action="store_true", help="rewrite partitions even when unchanged")
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(func=cmd_lake)
 
     demo = sub.add_parser("demo", help="what `make demo` runs: the job over the seed partitions, and a table")
     demo.set_defaults(func=cmd_demo)

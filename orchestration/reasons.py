@@ -123,6 +123,16 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     _code("evidence_invalid", "evidence", "The evidence broke run_evidence_v1 (a bug): it is not written."),
     # -- the command line
     _code("invalid_argument", "cli", "An argument or setting has an invalid value (exit code 2)."),
+    _code(
+        "lake_scheme_unsupported",
+        "cli",
+        "The lake root is a URL (s3://...); only a local folder is supported yet (exit code 2).",
+    ),
+    _code(
+        "spark_extra_missing",
+        "cli",
+        "The parquet lake or the Spark engine needs the spark extra: pip install 'support-data-factory[spark]'.",
+    ),
     # -- dbt: the partition window macro (compilation errors) and failure rows of custom tests
     _code("invalid_partition_var", "dbt", "A partition var is not a YYYY-MM-DD date, or the vars are mixed."),
     _code("missing_in_model", "dbt", "partition_reconciliation: a raw ticket of the window is absent from the model."),

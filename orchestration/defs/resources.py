@@ -10,6 +10,7 @@ from orchestration.config import Settings
 from orchestration.db import embedded
 from orchestration.db.connection import ConnectionParams, connect
 from orchestration.db.schema import ensure_schema
+from orchestration.transform.dbt_project import engine_env
 
 
 class FactoryResource(ConfigurableResource):  # type: ignore[misc]
@@ -26,7 +27,9 @@ class FactoryResource(ConfigurableResource):  # type: ignore[misc]
         return url
 
     def export_dbt_env(self) -> str:
-        """Expose the connection as libpq variables for dbt's profiles.yml (dbt runs as a subprocess)."""
+        """Expose the connection (libpq variables) and the engine (target, lake, Spark folder) to dbt's
+        profiles.yml: dbt runs as a subprocess."""
         url = self.database_url()
         os.environ.update(ConnectionParams.from_url(url).as_env())
+        os.environ.update(engine_env(self.settings()))
         return url

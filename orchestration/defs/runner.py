@@ -13,6 +13,8 @@ from orchestration.config import Settings
 
 LOCAL_INSTANCE_YAML = (
     "# Dagster instance of support-data-factory: default local storage.\ntelemetry:\n  enabled: false\n"
+    "# One op at a time per pool: the only pool is week06_dbt_spark (dbt on Spark never overlaps itself).\n"
+    "concurrency:\n  pools:\n    default_limit: 1\n"
 )
 
 

@@ -22,6 +22,8 @@ from orchestration.partitions import days_between
 
 EVIDENCE_SCHEMA_VERSION = "run_evidence_v1"
 EVIDENCE_ASSET_KEY = "week06/ops/run_evidence_report"
+# Where the saved run_results carry the dbt target that built the partition (postgres | spark).
+ENGINE_KEY = "week06_dbt_target"
 _DBT_STATUS = {
     "pass": "success",
     "success": "success",
@@ -187,6 +189,7 @@ def dbt_checks(run_results: dict[str, Any] | None) -> tuple[list[Check], str | N
             Check("dbt_build", "failed", ("dbt_results_missing",), {"detail": "no dbt run_results for this partition"})
         ], None
     invocation_id = (run_results.get("metadata") or {}).get("invocation_id")
+    engine = run_results.get(ENGINE_KEY) or "postgres"
     checks = []
     for result in run_results.get("results", []):
         unique_id = result.get("unique_id", "")
@@ -207,6 +210,7 @@ def dbt_checks(run_results: dict[str, Any] | None) -> tuple[list[Check], str | N
                     "failures": result.get("failures"),
                     "message": (result.get("message") or "")[:300] or None,
                     "execution_time_s": round(float(result.get("execution_time") or 0), 3),
+                    "engine": engine,
                 },
             )
         )
@@ -233,6 +237,9 @@ def build_evidence(
     manifest_ids = [g["manifest_id"] for g in gates]
     files = ledger_for_manifests(conn, manifest_ids)
     figures = partition_figures(conn, partition)
+    if (run_results or {}).get(ENGINE_KEY, "postgres") != "postgres":
+        # Silver was built by another engine: PostgreSQL's silver (if any) is not this run's output.
+        figures.update(output_row_count=None, output_checksum=None)
     checks = [gate_check(gates), *ledger_checks(gates, files)]
     dbt, invocation_id = dbt_checks(run_results)
     checks.extend(dbt)
@@ -322,10 +329,11 @@ def run_results_path(report_dir: Path, run_id: str) -> Path:
     return report_dir / "dbt" / run_id / "run_results.json"
 
 
-def save_run_results(report_dir: Path, run_id: str, run_results: dict[str, Any]) -> Path:
-    """Keep the dbt invocation's results beside the evidence that cites them."""
+def save_run_results(report_dir: Path, run_id: str, run_results: dict[str, Any], *, engine: str | None = None) -> Path:
+    """Keep the dbt invocation's results beside the evidence that cites them, with the engine (dbt target)."""
     path = run_results_path(report_dir, run_id)
-    write_text_atomic(path, json.dumps(run_results) + "\n")
+    document = dict(run_results, **({ENGINE_KEY: engine} if engine else {}))
+    write_text_atomic(path, json.dumps(document) + "\n")
     return path
 
 
