@@ -428,12 +428,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_lake(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.db import embedded
-    from orchestration.lake.export import LakeError, export_partitions
+    from orchestration.lake.export import LakeError, check_lake_root, export_partitions
 
     first, last = _partition_args(args)
     _check_range(settings, first, last)
     lake_root = args.lake_root or settings.lake_root
     try:
+        check_lake_root(lake_root)  # refuse before starting or reaching any database
         export = export_partitions(embedded.database_url(settings), lake_root, first, last, force=args.force)
     except LakeError as exc:
         print(f"data-factory: {exc}", file=sys.stderr)

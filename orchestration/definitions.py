@@ -9,8 +9,8 @@ from orchestration.config import DBT_PROJECT_DIR
 from orchestration.defs.dbt_models import week06_dbt_models
 from orchestration.defs.evidence import run_evidence_report
 from orchestration.defs.factory import manifest_gate, raw_ticket_events_partitioned, seed_manifests
-from orchestration.defs.lake import raw_ticket_events_parquet
 from orchestration.defs.jobs import week06_data_factory_job, week06_source_observation_job
+from orchestration.defs.lake import raw_ticket_events_parquet
 from orchestration.defs.resources import FactoryResource
 from orchestration.defs.sensors import evidence_after_failure, evidence_after_success
 from orchestration.transform.dbt_project import dbt_executable

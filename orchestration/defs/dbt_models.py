@@ -41,7 +41,8 @@ def week06_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, facto
             export = export_partitions(factory.database_url(), settings.lake_root, first, last)
         except LakeError as exc:
             raise Failure(description=str(exc)) from None
-        context.log.info(f"lake: {export.rows} raw rows for Spark, partitions {export.to_dict()['partitions_by_status']}")
+        by_status = export.to_dict()["partitions_by_status"]
+        context.log.info(f"lake: {export.rows} raw rows for Spark, partitions {by_status}")
     # raise_on_error=False: a failing test must still leave evidence behind; the evidence step
     # reads the results and holds downstream.
     invocation = dbt.cli(["build", "--vars", vars_arg(first, last)], context=context, raise_on_error=False)

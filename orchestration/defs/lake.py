@@ -1,5 +1,7 @@
 """The parquet lake as a Dagster asset: raw partitions landed for the Spark engine (core: orchestration/lake)."""
 
+from typing import Any
+
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
 from orchestration.defs.factory import RAW_TICKET_EVENTS
@@ -11,7 +13,7 @@ RAW_TICKET_EVENTS_PARQUET = AssetKey(["week06", "lake", "raw_ticket_events_parqu
 LAKE_GROUP = "week06_lake"
 
 
-def lake_metadata(export: LakeExport) -> dict[str, object]:
+def lake_metadata(export: LakeExport) -> dict[str, Any]:
     document = export.to_dict()
     rows = ["| partition | status | rows |", "|---|---|---|"]
     rows += [f"| {p.partition_key} | {p.status} | {p.rows} |" for p in export.partitions if p.status != "empty"]

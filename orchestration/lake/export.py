@@ -186,7 +186,9 @@ def export_partition(conn: psycopg.Connection, table_dir: Path, day: date, *, fo
                     values.append(value)
     if len(columns[0]) != count:  # the snapshot guarantees it; a mismatch is a bug, never silent
         raise RuntimeError(f"lake export of {day}: read {len(columns[0])} rows, counted {count}")
-    table = pa.Table.from_arrays([pa.array(v, type=t.type) for v, t in zip(columns, schema, strict=True)], schema=schema)
+    table = pa.Table.from_arrays(
+        [pa.array(v, type=t.type) for v, t in zip(columns, schema, strict=True)], schema=schema
+    )
     table_dir.mkdir(parents=True, exist_ok=True)
     staged = table_dir / f"_staging-{day.isoformat()}-{uuid.uuid4().hex[:8]}"
     staged.mkdir()

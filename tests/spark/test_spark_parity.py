@@ -206,9 +206,7 @@ def test_lake_export_lands_every_loaded_row(world: dict[str, Any]) -> None:
 
 
 def test_full_history_and_a_range_build_identically(world: dict[str, Any]) -> None:
-    window = json.dumps(
-        {"partition_start": RANGE_START.isoformat(), "partition_end": date(2026, 4, 18).isoformat()}
-    )
+    window = json.dumps({"partition_start": RANGE_START.isoformat(), "partition_end": date(2026, 4, 18).isoformat()})
     for engine in world["engines"].values():
         engine.dbt("run", "--full-refresh", label="full_history_run")
         results = engine.dbt("build", "--vars", window, label="range_build")
