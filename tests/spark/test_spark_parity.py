@@ -1,10 +1,12 @@
 """The same dbt models on Apache Spark give the same silver and gold as on PostgreSQL.
 
-One input, two paths: the demo batches (2026-04-10..17) and the course's 500-ticket export are
-ingested once into PostgreSQL (raw.ticket_events and its ledger); the PostgreSQL target builds
-from there, and the Spark target builds from the parquet lake that `lake export` lands from the
-same rows. Both engines build the full history (--full-refresh), then the demo range
-incrementally with every dbt test; silver and gold are then compared row for row, every column.
+One input, two paths: the demo batches (2026-04-10..17, with their late updates) are ingested
+once into PostgreSQL (raw.ticket_events and its ledger); the PostgreSQL target builds from
+there, and the Spark target builds from the parquet lake that `lake export` lands from the same
+rows. Both engines build the full history (--full-refresh), then the demo range incrementally
+with every dbt test; silver and gold are then compared row for row, every column. (Few
+partitions on purpose: on Spark each partition costs a metastore entry and a folder, which
+benchmarks/bench_engines.py measures at scale; CI has 2 cores.)
 Then the window semantics on Spark: a late version lands for one day, that day alone is
 replayed on both engines, and exactly its rows change (the others are byte for byte the same).
 
@@ -36,7 +38,6 @@ from orchestration.db.schema import ensure_schema
 from orchestration.ingest.loader import ingest_manifest
 from orchestration.lake.export import export_partitions
 from orchestration.transform.dbt_project import dbt_executable
-from tests.conftest import course_fixture
 from tests.helpers import jsonl, write_source
 
 pytestmark = pytest.mark.spark
@@ -110,9 +111,7 @@ def world(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         conn.execute(f"drop schema if exists staging, silver, gold, {TARGET_SCHEMA} cascade")
         conn.commit()
     settings = Settings.from_env()
-    course = course_fixture("tickets-seed-500.jsonl").read_bytes()
     manifests = sorted((SEEDS_DIR / "manifests").glob("*.json"))
-    manifests.append(write_source(work / "input", "course-500.jsonl", course, batch_day="20260707"))
     loaded = 0
     for manifest in manifests:
         result = ingest_manifest(pg_url, manifest, settings=settings).to_dict()
@@ -212,7 +211,7 @@ def test_full_history_and_a_range_build_identically(world: dict[str, Any]) -> No
         results = engine.dbt("build", "--vars", window, label="range_build")
         assert sum(r["unique_id"].startswith("test.") for r in results) >= 40
     counts = assert_same_rows(world)
-    assert counts["silver.ticket_fact"] >= 500
+    assert counts["silver.ticket_fact"] >= 500 and counts["gold.support_kpi_daily"] >= 8
 
 
 def test_a_replayed_partition_replaces_exactly_its_rows_on_spark(world: dict[str, Any]) -> None:
