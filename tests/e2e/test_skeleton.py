@@ -123,9 +123,12 @@ def test_asset_keys_are_the_week06_contract() -> None:
         "week06/silver/ticket_fact_partitioned",
         "week06/gold/support_kpi_daily",
         "week06/ops/run_evidence_report",
+        "week06/lake/raw_ticket_events_parquet",  # the Spark engine's lake (docs/scale-out.md)
     }
     job = defs.resolve_job_def("week06_data_factory_job")
-    assert "week06/source/seed_manifests" not in {"/".join(k.path) for k in job.asset_layer.executable_asset_keys}
+    in_job = {"/".join(k.path) for k in job.asset_layer.executable_asset_keys}
+    assert "week06/source/seed_manifests" not in in_job
+    assert "week06/lake/raw_ticket_events_parquet" not in in_job  # the course's job is unchanged
 
 
 def test_cli_evidence_reports_the_partition(two_runs, capsys) -> None:  # type: ignore[no-untyped-def]
