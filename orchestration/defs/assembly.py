@@ -3,8 +3,8 @@
 Importing any module of orchestration.defs reads no environment and runs no `dbt parse`; the
 partitions (WEEK06_PARTITION_START_DATE), the dbt manifest and the docs links are resolved here,
 when Dagster loads the code location (orchestration/definitions.py) or the CLI runs the job
-(orchestration/defs/runner.py). The result is cached per (start date, docs URL, manifest version),
-so a process that runs several jobs builds it once.
+(orchestration/defs/runner.py). The result is cached per (start date, docs URL, dbt target,
+manifest version), so a process that runs several jobs builds it once.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from orchestration.defs.evidence import build_evidence_asset
 from orchestration.defs.externals import lakehouse_state_asset, support_kpi_mart_asset
 from orchestration.defs.factory import build_factory_assets, seed_manifests
 from orchestration.defs.jobs import week06_data_factory_job, week06_source_observation_job
+from orchestration.defs.lake import build_lake_asset
 from orchestration.defs.ops import build_ops_assets
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import FactoryDbtCliResource, week06_resources
@@ -32,20 +33,25 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     """Every asset, job, sensor and resource of the factory, for these settings (default: the environment)."""
     settings = settings or Settings.from_env()
     manifest = ensure_manifest()  # `dbt parse` only when the project changed since the last parse
-    return _definitions(settings.partition_start, settings.dbt_docs_url, manifest, manifest.stat().st_mtime_ns)
+    return _definitions(
+        settings.partition_start, settings.dbt_docs_url, settings.dbt_target, manifest, manifest.stat().st_mtime_ns
+    )
 
 
 @cache
-def _definitions(partition_start: date, dbt_docs_url: str, manifest: Path, manifest_version: int) -> Definitions:
+def _definitions(
+    partition_start: date, dbt_docs_url: str, dbt_target: str, manifest: Path, manifest_version: int
+) -> Definitions:
     partitions = daily_partitions(partition_start)
     assets: list[AssetsDefinition | SourceAsset] = [
         seed_manifests,
         *build_factory_assets(partitions),
-        build_dbt_assets(manifest, partitions, dbt_docs_url),
+        build_dbt_assets(manifest, partitions, dbt_docs_url, dbt_target),
         build_evidence_asset(partitions),
         lakehouse_state_asset,
         support_kpi_mart_asset,
         *build_ops_assets(partitions),
+        build_lake_asset(partitions),
     ]
     return Definitions(
         assets=assets,
