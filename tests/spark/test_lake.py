@@ -11,11 +11,16 @@ import pytest
 
 from orchestration.config import SEEDS_DIR, Settings
 from orchestration.db.connection import connect
+from tests.spark.deps import missing_for_spark, require_or_skip
 
 pytestmark = pytest.mark.spark
-pq = pytest.importorskip("pyarrow.parquet", reason="the spark extra is not installed (pip install -e '.[spark]')")
 
 DAY = date(2026, 4, 17)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _lake_dependencies() -> None:
+    require_or_skip(missing_for_spark(java=False))  # the lake needs pyarrow, not a JVM
 
 
 @pytest.fixture()
@@ -37,6 +42,8 @@ def _raw(url: str, day: date) -> list[tuple[Any, ...]]:
 
 
 def test_a_partition_lands_with_exactly_its_raw_rows_then_is_skipped_then_removed(loaded: str, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
     from orchestration.lake.export import export_partitions
 
     first = export_partitions(loaded, tmp_path, DAY, DAY)

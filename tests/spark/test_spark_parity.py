@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ from orchestration.ingest.loader import ingest_manifest
 from orchestration.lake.export import export_partitions
 from orchestration.transform.dbt_project import dbt_executable
 from tests.helpers import jsonl, write_source
+from tests.spark.deps import missing_for_spark, require_or_skip
 
 pytestmark = pytest.mark.spark
 
@@ -51,24 +51,9 @@ TARGET_SCHEMA = "ci_target"
 MODELS = {"silver": "ticket_fact", "gold": "support_kpi_daily"}
 
 
-def _spark_missing() -> str | None:
-    try:
-        import pyarrow  # noqa: F401
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "the spark extra is not installed (pip install -e '.[spark]')"
-    if shutil.which("java") is None:
-        return "no java on PATH (Java 17: apt-get install openjdk-17-jre-headless)"
-    return None
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _spark_available() -> None:
-    missing = _spark_missing()
-    if missing:
-        if os.environ.get("WEEK06_REQUIRE_SPARK") == "1":
-            pytest.fail(f"WEEK06_REQUIRE_SPARK=1 but {missing}")
-        pytest.skip(missing)
+    require_or_skip(missing_for_spark(java=True))
 
 
 @dataclass
