@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml uv.lock requirements.lock
 		|| { echo "installation of the project into $(VENV) failed" >&2; exit 1; }
 	@touch $(STAMP)
 
-.PHONY: help venv lock demo test dev docs docs-static lint bench bench-env seeds db-up db-down clean serve
+.PHONY: help venv lock demo test test-spark dev docs docs-static lint bench bench-env seeds db-up db-down clean serve
 
 help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -48,13 +48,25 @@ venv: $(STAMP) ## create .venv and install the project from the lockfile (no-op 
 
 lock: ## after editing dependencies in pyproject.toml: refresh uv.lock and requirements.lock (needs uv)
 	uv lock
-	uv export --frozen --extra dev --no-hashes --no-annotate --no-header --no-emit-project -o requirements.lock
+	uv export --frozen --extra dev --extra spark --no-hashes --no-annotate --no-header --no-emit-project -o requirements.lock
 
 demo: $(STAMP) ## run the core job over the demo partitions on the embedded PostgreSQL and print a table
 	$(BIN)/data-factory demo
 
 test: $(STAMP) ## run the test suite (real PostgreSQL, real dbt, real Dagster)
 	$(BIN)/pytest
+
+test-spark: $(STAMP) ## the dbt models on Apache Spark vs PostgreSQL (installs the locked spark extra; needs Java 17)
+	@command -v java >/dev/null || { echo "test-spark needs Java 17 (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 3; }
+	@$(BIN)/python -c "import pyspark, pyarrow, dbt.adapters.spark" 2>/dev/null || { \
+		uv="$(UV)"; if [ -z "$$uv" ] && [ -x $(BIN)/uv ]; then uv=$(BIN)/uv; fi; \
+		echo "==> installing the spark extra (locked, about 450 MB)"; \
+		if [ -n "$$uv" ]; then \
+			UV_PROJECT_ENVIRONMENT=$(VENV) $$uv sync --frozen --inexact --extra dev --extra spark --python $(BIN)/python; \
+		else \
+			$(BIN)/python -m pip install --progress-bar on -c requirements.lock -e '.[dev,spark]'; \
+		fi; }
+	WEEK06_REQUIRE_SPARK=1 $(BIN)/pytest -m spark tests/spark
 
 dev: $(STAMP) ## Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)

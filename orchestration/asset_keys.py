@@ -17,3 +17,5 @@ LAKEHOUSE_STATE = "week06/external/lakehouse_state"
 SUPPORT_KPI_MART = "week06/external/support_kpi_mart"
 BACKFILL_PLAN = "week06/ops/backfill_plan"
 DELIVERY_SUMMARY = "week06/ops/data_factory_delivery_summary"
+# Outside the course's job: raw partitions as parquet for the Spark engine (docs/scale-out.md).
+RAW_TICKET_EVENTS_PARQUET = "week06/lake/raw_ticket_events_parquet"

@@ -655,6 +655,35 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return serve.serve(settings, options, url, lambda line: print(f"data-factory serve: {line}", file=sys.stderr))
 
 
+# ---------------------------------------------------------------- lake
+
+
+def cmd_lake(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.db import embedded
+    from orchestration.lake.export import LakeError, check_lake_root, export_partitions
+
+    first, last = _partition_args(args)
+    _check_range(settings, first, last)
+    lake_root = args.lake_root or settings.lake_root
+    try:
+        check_lake_root(lake_root)  # refuse before starting or reaching any database
+        export = export_partitions(embedded.database_url(settings), lake_root, first, last, force=args.force)
+    except LakeError as exc:
+        # A missing extra is the installation's problem (exit 3); a lake root we cannot write, the call's (2).
+        exit_code = EXIT_ENV if exc.code == "spark_extra_missing" else EXIT_USAGE
+        return _fail(args, exit_code, exc.code, str(exc))
+    document = export.to_dict()
+
+    def human() -> None:
+        print(f"lake {document['lake_root']}: {document['rows']} rows, partitions {document['partitions_by_status']}")
+        for p in export.partitions:
+            if p.status != "empty":
+                print(f"  {p.partition_key}  {p.status:<9} {p.rows:>7} rows")
+
+    _emit(document, args.json, human)
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -720,6 +749,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(func=cmd_backfill_plan)
+
+    lake = sub.add_parser("lake", help="the parquet lake Spark reads: land raw partitions as parquet")
+    lake_sub = lake.add_subparsers(dest="lake_command", required=True)
+    export = lake_sub.add_parser(
+        "export", help="land each partition's raw rows as parquet under the lake root (unchanged ones are skipped)"
+    )
+    export.add_argument("--partition", type=_day)
+    export.add_argument("--start", type=_day)
+    export.add_argument("--end", type=_day, help="inclusive")
+    export.add_argument("--lake-root", help="default WEEK06_LAKE_ROOT, else .local/lake")
+    export.add_argument("--force", action="store_true", help="rewrite partitions even when unchanged")
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(func=cmd_lake)
 
     demo = sub.add_parser("demo", help="what `make demo` runs: the job over the seed partitions, and a table")
     demo.set_defaults(func=cmd_demo)

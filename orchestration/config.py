@@ -41,6 +41,17 @@ def _digest_cache() -> Path | None:
     return _path_from_env("WEEK06_DIGEST_CACHE", PROJECT_ROOT / ".local" / "digests.sqlite3")
 
 
+def _location_from_env(name: str, default: Path) -> str:
+    """A folder or a URL (s3://...): URLs are kept as written, paths made absolute like _path_from_env."""
+    raw = (os.environ.get(name) or "").strip()
+    if "://" in raw:
+        return raw.rstrip("/")
+    return str(_path_from_env(name, default))
+
+
+DBT_TARGETS = ("postgres", "spark")
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -132,6 +143,12 @@ class Settings:
     dagster_home: Path
     dbt_docs_url: str
     max_line_bytes: int = field(default=1_048_576)
+    # The dbt target (engine) that builds staging/silver/gold: postgres (default) or spark.
+    dbt_target: str = field(default="postgres")
+    # Where raw rows land as parquet for Spark (a folder; s3:// is refused until supported).
+    lake_root: str = field(default=str(PROJECT_ROOT / ".local" / "lake"))
+    # Spark's warehouse (silver, gold as parquet) and its embedded Derby metastore.
+    spark_dir: Path = field(default=PROJECT_ROOT / ".local" / "spark")
     # Processes that parse big files beside the one that writes; 0 parses in-process.
     ingest_workers: int = field(default=1)
     # Rejected lines of one file kept as rows of ops.ingest_rejects; the rest are only counted
@@ -189,4 +206,7 @@ class Settings:
             automation_enabled=_flag("WEEK06_AUTOMATION_ENABLED"),
             daily_schedule_hour=_hour(env.get("WEEK06_DAILY_SCHEDULE_HOUR")),
             observation_cron=env.get("WEEK06_OBSERVATION_CRON") or "*/15 * * * *",
+            dbt_target=(env.get("WEEK06_DBT_TARGET") or "postgres").strip(),
+            lake_root=_location_from_env("WEEK06_LAKE_ROOT", PROJECT_ROOT / ".local" / "lake"),
+            spark_dir=_path_from_env("WEEK06_SPARK_DIR", PROJECT_ROOT / ".local" / "spark"),
         )

@@ -231,6 +231,16 @@ REASON_CODES: tuple[ReasonCode, ...] = (
         "cli",
         "`data-factory serve`: the code server, webserver or daemon stopped or never became ready (exit code 3).",
     ),
+    _code(
+        "lake_scheme_unsupported",
+        "cli",
+        "The lake root is a URL (s3://...): the parquet lake is a local or mounted folder (exit code 2).",
+    ),
+    _code(
+        "spark_extra_missing",
+        "cli",
+        "The parquet lake needs the spark extra: pip install 'support-data-factory[spark]' (exit code 3).",
+    ),
     # -- dbt: the partition window macro (compilation errors) and failure rows of custom tests
     _code("invalid_partition_var", "dbt", "A partition var is not a YYYY-MM-DD date, or the vars are mixed."),
     _code("missing_in_model", "dbt", "partition_reconciliation: a raw ticket of the window is absent from the model."),

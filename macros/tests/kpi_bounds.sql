@@ -51,7 +51,7 @@
             {{ partition_column }} as partition_key,
             '{{ column }}' as kpi_column,
             '{{ reason }}' as failure_reason,
-            cast({{ column }} as text) as observed_value
+            cast({{ column }} as {{ engine_type('text') }}) as observed_value
         from scoped
         where {{ violated }}
         {% if not loop.last %}union all{% endif %}

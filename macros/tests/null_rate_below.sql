@@ -15,7 +15,9 @@
         count(*) as total_rows,
         count(*) - count({{ column_name }}) as null_rows,
         round(
-            (count(*) - count({{ column_name }}))::numeric / nullif(count(*), 0), 4
+            {{ engine_cast('(count(*) - count(' ~ column_name ~ '))', 'numeric') }}
+            / nullif(count(*), 0),
+            4
         ) as null_rate,
         {{ threshold }} as threshold
     from {{ model }}

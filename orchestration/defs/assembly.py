@@ -3,8 +3,8 @@
 Importing any module of orchestration.defs reads no environment and runs no `dbt parse`; the
 partitions (WEEK06_PARTITION_START_DATE), the dbt manifest and the docs links are resolved here,
 when Dagster loads the code location (orchestration/definitions.py) or the CLI runs the job
-(orchestration/defs/runner.py). The result is cached per (start date, docs URL, manifest version),
-so a process that runs several jobs builds it once.
+(orchestration/defs/runner.py). The result is cached per (start date, docs URL, dbt target,
+manifest version), so a process that runs several jobs builds it once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from orchestration.defs.externals import lakehouse_state_asset, support_kpi_mart
 from orchestration.defs.factory import build_factory_assets, seed_manifests
 from orchestration.defs.freshness import build_raw_freshness_checks
 from orchestration.defs.jobs import week06_data_factory_job, week06_source_observation_job
+from orchestration.defs.lake import build_lake_asset
 from orchestration.defs.ops import build_ops_assets
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import FactoryDbtCliResource, week06_resources
@@ -38,6 +39,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     return _definitions(
         (settings.partition_start, settings.partition_end),
         settings.dbt_docs_url,
+        settings.dbt_target,
         automation,
         manifest,
         manifest.stat().st_mtime_ns,
@@ -48,6 +50,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
 def _definitions(
     partition_range: tuple[date, date | None],
     dbt_docs_url: str,
+    dbt_target: str,
     automation: tuple[bool, int, str],
     manifest: Path,
     manifest_version: int,
@@ -58,11 +61,12 @@ def _definitions(
     assets: list[AssetsDefinition | SourceAsset] = [
         seed_manifests,
         *build_factory_assets(partitions),
-        build_dbt_assets(manifest, partitions, dbt_docs_url),
+        build_dbt_assets(manifest, partitions, dbt_docs_url, dbt_target),
         build_evidence_asset(partitions),
         lakehouse_state_asset,
         support_kpi_mart_asset,
         *build_ops_assets(partitions),
+        build_lake_asset(partitions),
     ]
     return Definitions(
         assets=assets,

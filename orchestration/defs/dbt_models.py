@@ -1,4 +1,10 @@
-"""dbt models as Dagster assets: one partitioned selection, one dbt invocation per run (models + tests)."""
+"""dbt models as Dagster assets: one partitioned selection, one dbt invocation per run (models + tests).
+
+The engine is WEEK06_DBT_TARGET (postgres, the default, or spark). On Spark the step first lands
+the window's raw rows in the parquet lake Spark reads (under the same build lock as dbt), and the
+asset runs in the pool `week06_dbt_spark` (give it limit 1: two builds of one Spark model must
+never overlap, and the embedded Derby metastore admits one Spark process at a time).
+"""
 
 import os
 from collections.abc import Iterator
@@ -13,6 +19,7 @@ from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetsDefinition,
+    Failure,
     MetadataValue,
     Output,
     PartitionsDefinition,
@@ -28,19 +35,28 @@ from orchestration.defs.partitions import SINGLE_RUN, run_window
 from orchestration.defs.resources import Week06PostgresResource
 from orchestration.defs.translator import FactoryDbtTranslator
 from orchestration.evidence.report import save_run_results
+from orchestration.lake.export import LakeError, export_partitions
 from orchestration.partitions import days_between
 from orchestration.transform.dbt_project import keep_partial_parse, prune_invocation_dirs, window_env
 from orchestration.transform.figures import window_row_counts
 
+SPARK_POOL = "week06_dbt_spark"
 
-def build_dbt_assets(manifest: Path, partitions: PartitionsDefinition, dbt_docs_url: str) -> AssetsDefinition:
-    """The dbt project's models and tests as one multi-asset, from an up-to-date manifest."""
+
+def build_dbt_assets(
+    manifest: Path, partitions: PartitionsDefinition, dbt_docs_url: str, dbt_target: str = "postgres"
+) -> AssetsDefinition:
+    """The dbt project's models and tests as one multi-asset, from an up-to-date manifest.
+
+    `dbt_target` (Settings.dbt_target) only decides the pool: on Spark the step runs in SPARK_POOL.
+    """
     return dbt_assets(
         manifest=manifest,
         name="week06_dbt_models",
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
         dagster_dbt_translator=FactoryDbtTranslator(dbt_docs_url, DBT_DOCS_STATIC_FILE, partitions),
+        pool=SPARK_POOL if dbt_target == "spark" else None,
     )(week06_dbt_models)
 
 
@@ -122,6 +138,8 @@ def week06_dbt_models(
     # partition's data: they run in CI (tests/e2e/test_dbt_models.py), not in every partition run.
     # One dbt build at a time per database: concurrent runs wait here instead of racing.
     with dbt_build_lock(url):
+        if settings.dbt_target == "spark":
+            _land_window(context, url, settings.lake_root, first, last)
         with _environment(window):  # dagster-dbt starts dbt with a copy of os.environ, inside cli()
             invocation = dbt.cli(
                 ["build", "--exclude-resource-type", "unit_test"], context=context, raise_on_error=False
@@ -141,9 +159,19 @@ def week06_dbt_models(
         context.log.error(f"dbt produced no run_results.json; see the dbt log above ({invocation.get_error()})")
     else:
         if not defaulted:
-            save_run_results(settings.report_dir, context.run_id, run_results)
+            save_run_results(settings.report_dir, context.run_id, run_results, engine=settings.dbt_target)
     keep_partial_parse(invocation.target_path)
     prune_invocation_dirs()
+
+
+def _land_window(context: AssetExecutionContext, url: str, lake_root: str, first: date, last: date) -> None:
+    """Spark reads raw.ticket_events from the parquet lake: land the window's raw rows there first."""
+    try:
+        export = export_partitions(url, lake_root, first, last)
+    except LakeError as exc:
+        raise Failure(description=str(exc)) from None
+    by_status = export.to_dict()["partitions_by_status"]
+    context.log.info(f"lake: {export.rows} raw rows for Spark, partitions {by_status}")
 
 
 @contextmanager

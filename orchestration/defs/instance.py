@@ -12,6 +12,8 @@ from orchestration.partitions import days_between
 
 LOCAL_INSTANCE_YAML = (
     "# Dagster instance of support-data-factory: default local storage.\ntelemetry:\n  enabled: false\n"
+    "# One op at a time per pool: the only pool is week06_dbt_spark (dbt on Spark never overlaps itself).\n"
+    "concurrency:\n  pools:\n    default_limit: 1\n"
 )
 
 

@@ -19,6 +19,7 @@ from orchestration.db import embedded
 from orchestration.db.connection import ConnectionParams, DatabaseUnreachable, connect, redact
 from orchestration.db.schema import ensure_schema
 from orchestration.sources.object_store import ObjectStoreConfig
+from orchestration.transform.dbt_project import engine_env
 
 
 class Week06PostgresResource(ConfigurableResource):
@@ -43,9 +44,11 @@ class Week06PostgresResource(ConfigurableResource):
             return "not running (embedded PostgreSQL; `data-factory db up`)"
 
     def export_dbt_env(self) -> str:
-        """Expose the connection as libpq variables for dbt's profiles.yml (dbt runs as a subprocess)."""
+        """Expose the connection (libpq variables) and the engine (target, lake, Spark folder) to dbt's
+        profiles.yml: dbt runs as a subprocess."""
         url = self.database_url()
         os.environ.update(ConnectionParams.from_url(url).as_env())
+        os.environ.update(engine_env(self.settings()))
         return url
 
 

@@ -16,7 +16,7 @@ import psycopg
 from orchestration import contracts
 from orchestration.evidence.checks import RAW_CHECK_NAMES
 from orchestration.evidence.externals import ExternalState
-from orchestration.evidence.report import check_counts, ingest_totals
+from orchestration.evidence.report import check_counts, evidence_engine, ingest_totals
 from orchestration.fileio import write_text_atomic
 
 SUMMARY_SCHEMA_VERSION = "delivery_summary_v1"
@@ -123,7 +123,12 @@ def write_delivery(
         from orchestration.db.connection import connect
 
         with connect(url) as conn:
-            kpis = {e["partition_key"]: kpi_rows(conn, e["partition_key"]) for e in evidence_documents}
+            # Gold in PostgreSQL is the partition's output only when PostgreSQL built it (not Spark).
+            kpis = {
+                e["partition_key"]: kpi_rows(conn, e["partition_key"])
+                for e in evidence_documents
+                if evidence_engine(e) == "postgres"
+            }
     summaries = [build_summary(e, externals, kpi_row_count=kpis.get(e["partition_key"])) for e in evidence_documents]
     paths = []
     for s in summaries:

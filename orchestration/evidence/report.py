@@ -41,6 +41,8 @@ from orchestration.partitions import days_between
 EVIDENCE_SCHEMA_VERSION = "week06_run_evidence_v1"
 RUN_EVIDENCE_SUMMARY = "run_evidence_summary.md"
 ASSET_CHECKS_SUMMARY = "asset_checks_summary.md"
+# Where the saved run_results carry the dbt target that built the partition (postgres | spark).
+ENGINE_KEY = "week06_dbt_target"
 _DBT_STATUS = {
     "pass": "passed",
     "success": "passed",
@@ -103,6 +105,11 @@ def source_snapshot_id(files: list[dict[str, Any]]) -> str | None:
 # ---------------------------------------------------------------- checks beyond the raw asset's five
 
 
+def engine_of(run_results: dict[str, Any] | None) -> str:
+    """The dbt target that produced these results (saved beside them); results from before engines existed: postgres."""
+    return str((run_results or {}).get(ENGINE_KEY) or "postgres")
+
+
 def dbt_checks(run_results: dict[str, Any] | None) -> tuple[list[Check], str | None]:
     """One check per dbt node of the invocation (models and tests)."""
     if run_results is None:
@@ -110,6 +117,7 @@ def dbt_checks(run_results: dict[str, Any] | None) -> tuple[list[Check], str | N
             Check("dbt_build", "failed", ("dbt_results_missing",), {"detail": "no dbt run_results for this partition"})
         ], None
     invocation_id = (run_results.get("metadata") or {}).get("invocation_id")
+    engine = engine_of(run_results)
     checks = []
     for result in run_results.get("results", []):
         unique_id = result.get("unique_id", "")
@@ -123,6 +131,7 @@ def dbt_checks(run_results: dict[str, Any] | None) -> tuple[list[Check], str | N
         metadata: dict[str, Any] = {
             "resource_type": resource_type,
             "execution_time_s": round(float(result.get("execution_time") or 0), 3),
+            "engine": engine,
         }
         if result.get("failures") is not None:
             metadata["failures"] = result["failures"]
@@ -179,7 +188,10 @@ def build_evidence(
         evidence["manifest_id"] = gates[0]["manifest_id"]
         evidence["batch_id"] = gates[0]["batch_id"]
     evidence["input_row_count"] = input_row_count
-    evidence.update(silver_figures(conn, partition))
+    if engine_of(run_results) == "postgres":
+        evidence.update(silver_figures(conn, partition))
+    # else silver was built by another engine (Spark): PostgreSQL's silver, if any, is not this
+    # run's output, so output_row_count and output_snapshot_id are left out (the schema allows it).
     snapshot = source_snapshot_id(files)
     if snapshot is not None:
         evidence["source_snapshot_id"] = snapshot
@@ -203,6 +215,15 @@ def ingest_totals(evidence: dict[str, Any]) -> dict[str, Any] | None:
             meta = check.get("metadata") or {}
             return {k: meta.get(k) for k in ("lines_read", "loaded", "duplicates", "rejected", "rejected_by_reason")}
     return None
+
+
+def evidence_engine(evidence: dict[str, Any]) -> str:
+    """The dbt target that built the partition, as its dbt checks' metadata name it (postgres by default)."""
+    for check in evidence.get("checks", []):
+        engine = (check.get("metadata") or {}).get("engine")
+        if check["name"].startswith("dbt:") and engine:
+            return str(engine)
+    return "postgres"
 
 
 def check_counts(evidence: dict[str, Any]) -> dict[str, int]:
@@ -293,10 +314,11 @@ def run_results_path(report_dir: Path, run_id: str) -> Path:
     return report_dir / "dbt" / run_id / "run_results.json"
 
 
-def save_run_results(report_dir: Path, run_id: str, run_results: dict[str, Any]) -> Path:
-    """Keep the dbt invocation's results beside the evidence that cites them."""
+def save_run_results(report_dir: Path, run_id: str, run_results: dict[str, Any], *, engine: str | None = None) -> Path:
+    """Keep the dbt invocation's results beside the evidence that cites them, with the engine (dbt target)."""
     path = run_results_path(report_dir, run_id)
-    write_text_atomic(path, json.dumps(run_results) + "\n")
+    document = dict(run_results, **({ENGINE_KEY: engine} if engine else {}))
+    write_text_atomic(path, json.dumps(document) + "\n")
     return path
 
 

@@ -10,7 +10,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from orchestration.config import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.config import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 
 MACROS_DIR = PROJECT_ROOT / "macros"
 TARGET_DIR = DBT_PROJECT_DIR / "target"
@@ -96,7 +96,6 @@ def connection_env() -> dict[str, str]:
     `dbt parse` under other values than the builds' would make the next build re-parse it all.
     Nothing is started here; with no server up, the environment stays as it is.
     """
-    from orchestration.config import Settings
     from orchestration.db import embedded
     from orchestration.db.connection import ConnectionParams, DatabaseUnreachable
 
@@ -138,3 +137,12 @@ def prune_invocation_dirs(keep: int = 20) -> int:
     for stale in dirs[keep:]:
         shutil.rmtree(stale, ignore_errors=True)
     return max(0, len(dirs) - keep)
+
+
+def engine_env(settings: Settings) -> dict[str, str]:
+    """What dbt's profiles.yml reads to pick and place the engine (absolute paths: dbt runs in dbt_project/)."""
+    return {
+        "WEEK06_DBT_TARGET": settings.dbt_target,
+        "WEEK06_LAKE_ROOT": settings.lake_root,
+        "WEEK06_SPARK_DIR": str(settings.spark_dir),
+    }

@@ -180,6 +180,7 @@ def test_asset_keys_are_the_week06_contract() -> None:
         "week06/ops/backfill_plan",
         "week06/ops/run_evidence_report",
         "week06/ops/data_factory_delivery_summary",
+        "week06/lake/raw_ticket_events_parquet",  # the Spark engine's lake (docs/scale-out.md)
     }
     # Every key the Python code names (once, in orchestration/asset_keys.py) is one the dbt YAML
     # and the assets actually declare.
@@ -189,9 +190,13 @@ def test_asset_keys_are_the_week06_contract() -> None:
     graph = definitions.resolve_asset_graph()
     dbt_models = [k for k in graph.get_all_asset_keys() if k.path[1] in ("staging", "silver", "gold")]
     assert dbt_models and all(list(graph.get(k).owners) == ["team:data-platform"] for k in dbt_models)
-    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == {"week06_data_factory"}
+    groups = {"/".join(k.path): graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups.pop(asset_keys.RAW_TICKET_EVENTS_PARQUET) == "week06_lake"  # beside the course's group
+    assert set(groups.values()) == {"week06_data_factory"}
     job = definitions.resolve_job_def("week06_data_factory")
-    assert "week06/source/seed_manifests" not in {"/".join(k.path) for k in job.asset_layer.executable_asset_keys}
+    in_job = {"/".join(k.path) for k in job.asset_layer.executable_asset_keys}
+    assert "week06/source/seed_manifests" not in in_job
+    assert asset_keys.RAW_TICKET_EVENTS_PARQUET not in in_job  # the course's job is unchanged
 
 
 def test_cli_evidence_reports_the_partition(two_runs, capsys) -> None:

@@ -48,6 +48,7 @@ class NoDbt(real_popen):
 subprocess.Popen = NoDbt
 import orchestration.cli, orchestration.definitions, orchestration.defs.assembly, orchestration.defs.runner
 import orchestration.defs.dbt_models, orchestration.defs.partitions, orchestration.defs.jobs, orchestration.defs.sensors
+import orchestration.defs.lake
 try:
     orchestration.definitions.defs()
 except ValueError as exc:

@@ -35,6 +35,7 @@ _EMITTERS = {
     "_failed": 1,  # the loader's failed-file result (result, code, message)
     "require_valid": 2,
     "Check": 2,  # evidence Check(name, status, (codes, ...))
+    "LakeError": 0,  # the lake export's refusals (code, message)
 }
 
 

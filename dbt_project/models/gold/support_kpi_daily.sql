@@ -29,16 +29,7 @@ with ticket_fact as (
 partition_days as (
 
     {#- Under --full-refresh the window is open ended: stop at the last built day. #}
-    select calendar_day::date as partition_date
-    from generate_series(
-        '{{ window.start }}'::date,
-        {%- if window.end is not none %}
-            '{{ window.end }}'::date - 1,
-        {%- else %}
-            (select max(partition_date) from ticket_fact),
-        {%- endif %}
-        interval '1 day'
-    ) as calendar_day
+    {{ partition_day_spine(window, 'select max(partition_date) from ticket_fact') }}
 
 ),
 
@@ -48,7 +39,7 @@ aggregated as (
         partition_date,
         product_line,
         priority,
-        grouping(product_line, priority) as grouping_level,
+        {{ grouping_level(['product_line', 'priority']) }} as grouping_level,
         count(*) as ticket_count,
         count(*) filter (where is_open) as open_ticket_count,
         count(*) filter (where priority = 'p1_critical') as p1_ticket_count,
@@ -123,20 +114,22 @@ final as (
         breakdown,
         product_line,
         priority,
-        ticket_count::integer as ticket_count,
-        open_ticket_count::integer as open_ticket_count,
-        p1_ticket_count::integer as p1_ticket_count,
-        escalation_count::integer as escalation_count,
-        {{ safe_rate('escalation_count', 'ticket_count') }}::numeric(5, 4)
+        {{ engine_cast('ticket_count', 'integer') }} as ticket_count,
+        {{ engine_cast('open_ticket_count', 'integer') }} as open_ticket_count,
+        {{ engine_cast('p1_ticket_count', 'integer') }} as p1_ticket_count,
+        {{ engine_cast('escalation_count', 'integer') }} as escalation_count,
+        {{ engine_cast(safe_rate('escalation_count', 'ticket_count'), 'numeric(5, 4)') }}
             as escalation_rate,
-        sla_breach_count::integer as sla_breach_count,
-        {{ safe_rate('sla_breach_count', 'ticket_count') }}::numeric(5, 4)
+        {{ engine_cast('sla_breach_count', 'integer') }} as sla_breach_count,
+        {{ engine_cast(safe_rate('sla_breach_count', 'ticket_count'), 'numeric(5, 4)') }}
             as sla_breach_rate,
-        resolved_count::integer as resolved_count,
-        {{ safe_rate('resolved_count', 'ticket_count') }}::numeric(5, 4)
+        {{ engine_cast('resolved_count', 'integer') }} as resolved_count,
+        {{ engine_cast(safe_rate('resolved_count', 'ticket_count'), 'numeric(5, 4)') }}
             as resolution_rate,
-        round(avg_handle_time_minutes, 2)::numeric(14, 2) as avg_handle_time_minutes,
-        round(avg_backlog_age_days, 4)::numeric(12, 4) as avg_backlog_age_days
+        {{ engine_cast('round(avg_handle_time_minutes, 2)', 'numeric(14, 2)') }}
+            as avg_handle_time_minutes,
+        {{ engine_cast('round(avg_backlog_age_days, 4)', 'numeric(12, 4)') }}
+            as avg_backlog_age_days
     from unioned
 
 )

@@ -99,13 +99,16 @@ derived as (
         coalesce(sla_due_at < state_at, false) as sla_breached,
         case
             when is_resolved and resolved_at is not null
-                then round(
-                    extract(epoch from resolved_at - created_at) / 60, 2
-                )::numeric(14, 2)
+                then {{ engine_cast(
+                    'round(' ~ epoch_seconds_between('resolved_at', 'created_at')
+                    ~ ' / 60, 2)',
+                    'numeric(14, 2)'
+                ) }}
         end as resolution_minutes,
-        round(
-            extract(epoch from state_at - created_at) / 86400, 4
-        )::numeric(12, 4) as age_days
+        {{ engine_cast(
+            'round(' ~ epoch_seconds_between('state_at', 'created_at') ~ ' / 86400, 4)',
+            'numeric(12, 4)'
+        ) }} as age_days
     from assessed
 
 ),
@@ -129,7 +132,7 @@ final as (
         assignee_id,
         pii_level,
         quality_gate,
-        version_count::integer as version_count,
+        {{ engine_cast('version_count', 'integer') }} as version_count,
         is_open,
         is_resolved,
         was_escalated,

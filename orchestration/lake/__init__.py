@@ -1,0 +1,1 @@
+"""The parquet lake: raw rows as files, for engines that read files (Apache Spark)."""
