@@ -151,8 +151,9 @@ def _child_ingest(url: str, root: Path, manifests: list[Path], settings: Setting
         "totals": totals,
         "file_statuses": statuses,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        # the parse workers, each its own process (the largest of them)
+        # the parse workers, each its own process (the largest of them; they hold about the same)
         "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "workers": settings.ingest_workers,
     }
 
 
@@ -177,7 +178,8 @@ def _markdown(report: dict[str, Any]) -> str:
             "(b) ingest (validation, fingerprints, dedup, ledger)",
             report["ingest"]["records_per_s"],
             report["ingest"]["seconds"],
-            f"peak RSS {report['ingest']['peak_rss_mb']} MB, parse worker {report['ingest']['worker_peak_rss_mb']} MB",
+            f"peak RSS {report['ingest']['peak_rss_mb']} MB, {report['ingest']['workers']} parse worker(s) "
+            f"{report['ingest']['worker_peak_rss_mb']} MB each",
         ),
         ("(c) re-ingest of the same manifests", report["reingest"]["records_per_s"], report["reingest"]["seconds"], ""),
         (
@@ -201,8 +203,7 @@ def _markdown(report: dict[str, Any]) -> str:
         "|---|---|---|",
         f"| (b) >= 50% of (a)'s throughput | {t['ingest_vs_floor']:.0%} | {t['ingest_vs_floor_met']} |",
         f"| (c) <= 5% of (b)'s time | {t['reingest_vs_ingest_time']:.1%} | {t['reingest_vs_ingest_time_met']} |",
-        f"| (b) peak RSS < 300 MB (loader + worker) | "
-        f"{report['ingest']['peak_rss_mb'] + report['ingest']['worker_peak_rss_mb']} MB | {t['peak_rss_met']} |",
+        f"| (b) peak RSS < 300 MB (loader + workers) | {t['peak_rss_mb']} MB | {t['peak_rss_met']} |",
         f"| memory does not grow with the file: RSS of (b) / RSS of one daily file "
         f"({report['one_daily_file']['lines']:,} lines) | {t['rss_whole_vs_one_day']}x | |",
         "",
@@ -261,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             "records_per_s": round(ingest_rate),
             "peak_rss_mb": ingest["peak_rss_mb"],
             "worker_peak_rss_mb": ingest["worker_peak_rss_mb"],
+            "workers": ingest["workers"],
             "totals": ingest["totals"],
             "file_statuses": ingest["file_statuses"],
         },
@@ -282,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         "ingest_vs_floor_met": ingest_rate >= 0.5 * floor_rate,
         "reingest_vs_ingest_time": round(reingest["seconds"] / ingest["seconds"], 4),
         "reingest_vs_ingest_time_met": reingest["seconds"] <= 0.05 * ingest["seconds"],
-        "peak_rss_met": ingest["peak_rss_mb"] + ingest["worker_peak_rss_mb"] < 300,
+        # loader + every parse worker (each about the largest one's peak)
+        "peak_rss_mb": ingest["peak_rss_mb"] + max(ingest["workers"], 1) * ingest["worker_peak_rss_mb"],
+        "peak_rss_met": ingest["peak_rss_mb"] + max(ingest["workers"], 1) * ingest["worker_peak_rss_mb"] < 300,
         "rss_whole_vs_one_day": round(ingest["peak_rss_mb"] / max(one_day["peak_rss_mb"], 1), 2),
         "ingest_vs_baseline": round(ingest_rate / report["baseline"]["records_per_s"], 2),
     }

@@ -114,8 +114,12 @@ def _hour(raw: str | None) -> int:
 
 
 def _default_ingest_workers() -> int:
-    # One core stays with the writer and PostgreSQL; the rest parse (at most 4).
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+    # Parsing is the biggest share of the CPU per record (more than the loader and PostgreSQL
+    # together), so even on 2 cores two workers beat one: the parse is split and the OS keeps both
+    # cores busy (measured in docs/benchmarks.md). Beyond that, one core stays with the loader and
+    # PostgreSQL (at most 4 workers). One core: parse in-process.
+    cores = os.cpu_count() or 1
+    return 0 if cores < 2 else min(4, max(2, cores - 1))
 
 
 @dataclass(frozen=True)

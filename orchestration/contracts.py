@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -113,17 +113,23 @@ _RFC3339 = re.compile(
 _DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def _conforms_date_time(value: str) -> bool:
-    if not isinstance(value, str):
-        return True
-    match = _RFC3339.match(value.upper())
-    if match is None:
-        return False
-    year, month, day = int(match[1]), int(match[2]), int(match[3])
+@lru_cache(maxsize=4096)  # a file's timestamps fall on few days: the check is paid once per day
+def _valid_day(text: str) -> bool:
+    """Whether `YYYY-MM-DD` (already of the pattern's shape) names a day of the calendar."""
+    year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
     if not year:
         return False
     leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
     return 1 <= day <= _DAYS_IN_MONTH[month] + leap
+
+
+def _conforms_date_time(value: str) -> bool:
+    if not isinstance(value, str):
+        return True
+    upper = value.upper()
+    if _RFC3339.match(upper) is None:
+        return False
+    return _valid_day(upper[:10])  # a match starts with the date, ten ASCII characters
 
 
 def reference_conforms_date_time(value: str) -> bool:

@@ -205,19 +205,30 @@ def copy_field(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+_N = "\\N"
+_BACKSLASH, _TWO_BACKSLASHES = "\\", "\\\\"
+
+
 def copy_text(row: tuple[Any, ...]) -> str:
-    """A TicketVersion row as one line of COPY text (no newline), what psycopg's write_row sends."""
-    fields = []
-    for index, value in enumerate(row):
-        if value is None:
-            fields.append("\\N")
-        elif index == _PAYLOAD:
-            fields.append(value.replace("\\", "\\\\"))
-        elif index in _FREE_TEXT:
-            fields.append(value.translate(_COPY_ESCAPES))
-        else:
-            fields.append(value if type(value) is str else str(value))
-    return "\t".join(fields)
+    """A TicketVersion row as one line of COPY text (no newline), what psycopg's write_row sends.
+
+    One f-string over the columns in RECORD_COLUMNS order (checked below): about 1 us a row less
+    than a loop over them. Only the free-text columns and the payload can hold a special."""
+    (fp, ticket, day, created, updated, resolved, due, status, priority, category, product, tier, customer,
+     assignee, pii, gate, payload, line) = row  # fmt: skip
+    return (
+        f"{fp}\t{ticket}\t{day}\t{_N if created is None else created}\t{_N if updated is None else updated}\t"
+        f"{_N if resolved is None else resolved}\t{_N if due is None else due}\t{_N if status is None else status}\t"
+        f"{_N if priority is None else priority}\t{_N if category is None else category}\t"
+        f"{_N if product is None else product}\t{_N if tier is None else tier}\t"
+        f"{_N if customer is None else customer.translate(_COPY_ESCAPES)}\t"
+        f"{_N if assignee is None else assignee.translate(_COPY_ESCAPES)}\t{_N if pii is None else pii}\t"
+        f"{_N if gate is None else gate}\t{payload.replace(_BACKSLASH, _TWO_BACKSLASHES)}\t{line}"
+    )
+
+
+if len(RECORD_COLUMNS) != 18 or _FREE_TEXT != {12, 13} or _PAYLOAD != 16:
+    raise RuntimeError("copy_text names the columns of RECORD_COLUMNS in their order: update it with them")
 
 
 def _excerpt(raw: bytes) -> str:
