@@ -20,6 +20,7 @@ from orchestration.db.locks import dbt_build_lock
 from orchestration.defs.keys import RAW_TICKET_EVENTS, RAW_TICKET_EVENTS_PARQUET
 from orchestration.defs.partitions import SINGLE_RUN, partition_range
 from orchestration.defs.resources import Week06PostgresResource
+from orchestration.defs.translator import python_asset_props
 from orchestration.lake.export import LakeError, LakeExport, export_partitions
 
 LAKE_GROUP = "week06_lake"
@@ -57,10 +58,10 @@ def build_lake_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
     return asset(
         key=RAW_TICKET_EVENTS_PARQUET,
         deps=[RAW_TICKET_EVENTS],
-        group_name=LAKE_GROUP,
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
-        kinds={"parquet", "python"},
+        # Owners, kinds and tags like every other asset; its own group keeps it out of the course's job.
+        **{**python_asset_props("lake", storage="parquet"), "group_name": LAKE_GROUP},
         description="raw.ticket_events of each partition as parquet under WEEK06_LAKE_ROOT "
         "(raw/ticket_events/partition_date=D/): what the dbt `spark` target reads as its raw.ticket_events. "
         "A copy of the ingest's accepted rows; the ledger stays the source of truth. With "
