@@ -1,7 +1,8 @@
 """Run the core job in-process for a partition or a range: the one door from the CLI into Dagster.
 
-`orchestration.cli` imports this module (lazily, inside the commands that run the job) and nothing
-else of orchestration.defs; an import-linter contract keeps it that way (see pyproject.toml).
+`orchestration.cli.commands.job` imports this module (lazily, inside the functions that run the job)
+and the CLI imports nothing else of orchestration.defs; import-linter contracts keep it that way
+(see pyproject.toml).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Reading and finding manifests: a manifest file read safely and schema-checked, the days it covers,
-and the manifests of a folder that cover given days."""
+the manifests of a folder that cover given days, and the range of days a folder's manifests cover."""
 
 from __future__ import annotations
 
@@ -162,3 +162,18 @@ def discover_manifests(manifest_dir: Path, partitions: list[date] | None = None)
         if wanted.intersection(covered):
             selected.append(path)
     return selected
+
+
+def covered_range(manifest_dir: Path) -> tuple[date, date] | None:
+    """The first and last partition the readable manifests in `manifest_dir` cover (the demo runs
+    exactly these); None when no manifest there can be read. Unreadable manifests are skipped here:
+    the gate reports them when the run reaches it."""
+    covered: set[date] = set()
+    for path in discover_manifests(manifest_dir):
+        try:
+            covered.update(manifest_partitions(load_manifest(path)))
+        except ManifestUnreadable:
+            continue
+    if not covered:
+        return None
+    return min(covered), max(covered)

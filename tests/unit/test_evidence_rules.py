@@ -19,6 +19,7 @@ from orchestration.evidence.checks import (
     row_count_output_count,
 )
 from orchestration.evidence.report import dbt_checks, decide, render_markdown, write_evidence
+from orchestration.evidence.rows import evidence_rows
 
 
 @pytest.mark.parametrize(
@@ -175,6 +176,12 @@ def test_evidence_missing_for_a_partition_never_run(
     assert main(["evidence", "--partition", "2026-02-01", "--json"]) == 1
     row = json.loads(capsys.readouterr().out)
     assert (row["status"], row["reason_codes"]) == ("not_available", ["evidence_missing"])
+
+
+def test_evidence_rows_name_every_partition_of_the_range_in_order(tmp_path: Path) -> None:
+    rows = evidence_rows(tmp_path, date(2026, 2, 1), date(2026, 2, 3), run_id="some-run")
+    assert [r["partition_key"] for r in rows] == ["2026-02-01", "2026-02-02", "2026-02-03"]
+    assert all(r["downstream_decision"] is None and r["reason_codes"] == ["evidence_missing"] for r in rows)
 
 
 def test_invalid_argument_for_a_bad_setting(

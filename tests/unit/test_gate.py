@@ -17,7 +17,7 @@ import pytest
 from orchestration import contracts
 from orchestration.cli import main
 from orchestration.gate.manifest_gate import judge_manifest
-from orchestration.gate.manifests import ManifestUnreadable, manifest_partitions
+from orchestration.gate.manifests import ManifestUnreadable, covered_range, manifest_partitions
 from tests.conftest import FIXTURES, PROJECT_ROOT, course_fixture
 from tests.helpers import BASE_MANIFEST, jsonl, ticket, write_source
 
@@ -130,6 +130,23 @@ def test_unreadable_manifests_raise_with_code(tmp_path: Path, content: bytes, co
     with pytest.raises(ManifestUnreadable) as missing:
         judge_manifest(tmp_path / "absent.json")
     assert missing.value.code == "manifest_missing"
+
+
+def test_covered_range_spans_the_readable_manifests_of_a_folder(tmp_path: Path) -> None:
+    write_source(tmp_path, "a.jsonl", jsonl(ticket()), batch_day="20260417")
+    write_source(tmp_path, "b.jsonl", jsonl(ticket()), batch_day="20260420")
+    (tmp_path / "manifests" / "broken.json").write_text("{not json")  # skipped: the gate reports it
+    assert covered_range(tmp_path / "manifests") == (date(2026, 4, 17), date(2026, 4, 20))
+    assert covered_range(tmp_path / "data") is None  # no manifest there
+    assert covered_range(tmp_path / "absent") is None
+
+
+def test_demo_without_a_readable_manifest_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WEEK06_MANIFEST_DIR", str(tmp_path))
+    assert main(["demo"]) == 2
+    assert "invalid_argument: no readable manifest in" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the 500 course tickets, remote and odd locations

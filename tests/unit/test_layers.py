@@ -32,6 +32,30 @@ def test_every_core_module_is_forbidden_dagster() -> None:
     assert {m.removeprefix("orchestration.") for m in forbidden_sources} == present - {"bench", "bench_dbt"}
 
 
+def test_the_cli_door_is_the_module_the_runner_allows() -> None:
+    """The one CLI module let through to the runner is the one the runner lets in, and it exists."""
+    contracts = _contracts()
+    door = contracts["cli-door"]["ignore_imports"]
+    allowed = contracts["runner-for-cli"]["allowed_importers"]
+    assert isinstance(allowed, list) and len(allowed) == 1
+    assert door == [f"{allowed[0]} -> orchestration.defs.runner"]
+    assert allowed[0].startswith("orchestration.cli.")
+    assert (PROJECT_ROOT / (allowed[0].replace(".", "/") + ".py")).is_file()
+
+
+def test_importing_the_cli_loads_no_dagster_dbt_or_database_driver() -> None:
+    """`data-factory --help` and `data-factory gate` stay quick: the commands import the core inside themselves."""
+    script = """
+import sys
+import orchestration.cli, orchestration.cli.parser
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {"dagster", "dagster_dbt", "dbt", "psycopg"})
+heavy += sorted(m for m in sys.modules if m.startswith("orchestration.defs"))
+sys.exit(", ".join(heavy) or None)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_importing_the_dagster_layer_reads_no_environment_and_runs_no_dbt() -> None:
     """A bad start date and a dbt that must not run: importing still works; building the definitions does not."""
     script = """
@@ -47,6 +71,7 @@ class NoDbt(real_popen):
 
 subprocess.Popen = NoDbt
 import orchestration.cli, orchestration.definitions, orchestration.defs.assembly, orchestration.defs.runner
+import orchestration.cli.commands.job, orchestration.cli.parser
 import orchestration.defs.dbt_models, orchestration.defs.partitions, orchestration.defs.jobs, orchestration.defs.sensors
 import orchestration.defs.lake
 try:
