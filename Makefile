@@ -86,8 +86,9 @@ docs-static: $(STAMP) ## dbt docs as one static file: reports/dbt_docs/index.htm
 docs: docs-static ## generate the dbt docs (and the static file) and serve the site on http://127.0.0.1:8080
 	cd dbt_project && ../$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
 
-lint: $(STAMP) ## ruff, mypy and sqlfluff
+lint: $(STAMP) ## ruff (rules and formatting), mypy, import-linter and sqlfluff
 	$(BIN)/ruff check orchestration tests benchmarks
+	$(BIN)/ruff format --check orchestration tests benchmarks
 	$(BIN)/mypy orchestration benchmarks
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/data-factory db up >/dev/null
