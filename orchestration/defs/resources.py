@@ -7,12 +7,15 @@ password or an object-store secret never reaches the Dagster UI, a log line or a
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource
+from packaging import version
 
 from orchestration.config import Settings
 from orchestration.db import embedded
@@ -146,3 +149,20 @@ class FactoryDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
         return None
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        """The version of the dbt that runs, without starting it.
+
+        dagster-dbt 0.29 learns it by running `dbt --version` before every dbt invocation: a whole
+        dbt process start, which also asks PyPI for the latest release (2.0-3.1 s measured here, on
+        the critical path of every run, and at the mercy of the network). When the executable is
+        the dbt installed beside this interpreter, it is the dbt-core this process can import, so
+        its version is read from the package; any other executable is asked as dagster-dbt does.
+        """
+        beside = Path(sys.executable).parent / "dbt"
+        if beside.exists() and Path(self.dbt_executable).resolve() == beside.resolve():
+            from dbt.version import __version__ as installed
+
+            return version.parse(installed)
+        return super()._cli_version

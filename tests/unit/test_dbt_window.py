@@ -42,3 +42,31 @@ def test_keep_partial_parse_replaces_the_projects_saved_parse(tmp_path: Path) ->
     assert keep_partial_parse(invocation, target) is True
     assert (target / "partial_parse.msgpack").read_bytes() == b"second"
     assert sorted(p.name for p in target.iterdir()) == ["partial_parse.msgpack"]  # no staging file left
+
+
+def test_the_dbt_version_is_read_without_starting_dbt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """dagster-dbt runs `dbt --version` (a dbt start plus a PyPI query) before every invocation; the
+    factory's resource reads the installed dbt-core's version instead, and asks only a foreign dbt."""
+    import dagster_dbt.core.resource as dagster_dbt_resource
+    from dbt.version import __version__ as installed
+
+    from orchestration.config import DBT_PROJECT_DIR
+    from orchestration.defs.resources import FactoryDbtCliResource
+    from orchestration.transform.dbt_project import dbt_executable
+
+    asked: list[list[str]] = []
+
+    def check_output(command: list[str]) -> bytes:
+        asked.append(command)
+        return b"Core:\n  - installed: 9.8.7\n"
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", check_output)
+    ours = FactoryDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+    assert str(ours._cli_version) == installed
+    assert asked == []
+    foreign = tmp_path / "dbt"
+    foreign.write_text("#!/bin/sh\n")
+    foreign.chmod(0o755)
+    other = FactoryDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=str(foreign))
+    assert str(other._cli_version) == "9.8.7"
+    assert asked == [[str(foreign), "--version"]]
