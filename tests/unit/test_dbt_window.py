@@ -47,6 +47,8 @@ def test_keep_partial_parse_replaces_the_projects_saved_parse(tmp_path: Path) ->
 def test_the_dbt_version_is_read_without_starting_dbt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """dagster-dbt runs `dbt --version` (a dbt start plus a PyPI query) before every invocation; the
     factory's resource reads the installed dbt-core's version instead, and asks only a foreign dbt."""
+    import inspect
+
     import dagster_dbt.core.resource as dagster_dbt_resource
     from dbt.version import __version__ as installed
 
@@ -54,6 +56,8 @@ def test_the_dbt_version_is_read_without_starting_dbt(monkeypatch: pytest.Monkey
     from orchestration.defs.resources import FactoryDbtCliResource
     from orchestration.transform.dbt_project import dbt_executable
 
+    # The override names a private attribute of dagster-dbt 0.29: fail loudly if an upgrade stops using it.
+    assert "self._cli_version" in inspect.getsource(dagster_dbt_resource.DbtCliResource.cli)
     asked: list[list[str]] = []
 
     def check_output(command: list[str]) -> bytes:
