@@ -113,7 +113,9 @@ class ParsePool:
                 assert proc.stdout is not None
                 try:
                     result = _receive(proc.stdout)
-                except (EOFError, OSError):
+                # ValueError: close() shut the pipe under this read (the map was left early: the
+                # database went away, or the file failed), which is the end of this reader too.
+                except (EOFError, OSError, ValueError):
                     failed = WorkerFailed(f"parse worker {proc.pid} ended (exit code {proc.poll()})")
                     results.put(("error", failed))
                     return
