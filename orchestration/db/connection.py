@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -37,13 +38,20 @@ class ConnectionParams:
 
     @classmethod
     def from_url(cls, url: str) -> ConnectionParams:
+        """A part the URL leaves out comes from its libpq variable, as libpq itself does: a URL
+        without a password (infra/env/.env.example keeps it in PGPASSWORD) must not hand dbt an
+        empty PGPASSWORD in its place."""
         parts = conninfo_to_dict(url)
+
+        def part(key: str, variable: str, default: str) -> str:
+            return str(parts.get(key) or os.environ.get(variable) or default)
+
         return cls(
-            host=str(parts.get("host") or "localhost"),
-            port=int(parts.get("port") or 5432),
-            user=str(parts.get("user") or "postgres"),
-            password=str(parts.get("password") or ""),
-            dbname=str(parts.get("dbname") or "postgres"),
+            host=part("host", "PGHOST", "localhost"),
+            port=int(part("port", "PGPORT", "5432")),
+            user=part("user", "PGUSER", "postgres"),
+            password=part("password", "PGPASSWORD", ""),
+            dbname=part("dbname", "PGDATABASE", "postgres"),
         )
 
     def as_env(self) -> dict[str, str]:
