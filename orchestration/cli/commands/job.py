@@ -72,9 +72,14 @@ def run_job(
     return outcome, rows
 
 
+def held(row: dict[str, Any]) -> bool:
+    """A partition downstream may not take: its evidence holds it, or there is no evidence of this run."""
+    return row["downstream_decision"] in (None, "hold_downstream")
+
+
 def run_exit(outcome: Any, rows: list[dict[str, Any]]) -> int:
     """0 only when the job succeeded and every partition may go downstream; else 1."""
-    if not outcome.success or any(r["downstream_decision"] in (None, "hold_downstream") for r in rows):
+    if not outcome.success or any(held(r) for r in rows):
         return EXIT_REFUSED
     return EXIT_OK
 

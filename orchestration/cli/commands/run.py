@@ -7,7 +7,7 @@ import argparse
 import sys
 import time
 
-from orchestration.cli.commands.job import run_exit, run_job
+from orchestration.cli.commands.job import held, run_exit, run_job
 from orchestration.cli.errors import EXIT_OK, EXIT_REFUSED, UsageError
 from orchestration.cli.output import emit, print_table
 from orchestration.cli.ranges import check_range, partition_args
@@ -19,7 +19,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     check_range(settings, first, last)
     outcome, rows = run_job(settings, first, last)
     code = run_exit(outcome, rows)
-    held = [r["partition_key"] for r in rows if r["downstream_decision"] in (None, "hold_downstream")]
+    held_keys = [r["partition_key"] for r in rows if held(r)]
     document = {
         "run_id": outcome.run_id,
         # The command's verdict: the job ran and every partition may go downstream (exit code 0).
@@ -27,13 +27,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         "exit_code": code,
         "job_success": outcome.success,
         "failed_steps": outcome.failed_steps,
-        "held_partitions": held,
+        "held_partitions": held_keys,
         "partitions": rows,
     }
 
     def human() -> None:
         verdict = "succeeded" if outcome.success else "FAILED " + str(outcome.failed_steps)
-        print(f"run {outcome.run_id}: {verdict}" + (f"; held downstream: {', '.join(held)}" if held else ""))
+        print(f"run {outcome.run_id}: {verdict}" + (f"; held downstream: {', '.join(held_keys)}" if held_keys else ""))
         print_table(rows)
 
     emit(document, args.json, human)
@@ -53,9 +53,7 @@ def cmd_evidence(args: argparse.Namespace, settings: Settings) -> int:
             f"({', '.join(row['reason_codes']) or 'no reason codes'})\n{row['report_path'] or ''}"
         ),
     )
-    if row["downstream_decision"] is None:
-        return EXIT_REFUSED
-    return EXIT_REFUSED if row["downstream_decision"] == "hold_downstream" else EXIT_OK
+    return EXIT_REFUSED if held(row) else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
