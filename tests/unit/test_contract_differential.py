@@ -129,3 +129,35 @@ def test_fast_date_time_check_agrees_with_jsonschema() -> None:
     disagreements = [v for v in values if contracts._conforms_date_time(v) != contracts.reference_conforms_date_time(v)]
     assert not disagreements, disagreements[:5]
     assert len(values) > 1000
+
+
+def test_plain_date_time_agrees_with_jsonschema_on_every_combination_of_edges() -> None:
+    """The ingest's plain path (records.plain_date_time) checks the date-time rule and parses the
+    timestamp in one step: on its shape it must accept exactly what jsonschema accepts."""
+    from itertools import product
+
+    from orchestration.ingest.records import BROKEN, GENERAL, plain_date_time
+
+    parts = product(
+        ("0000", "0001", "1900", "2000", "2023", "2024", "9999"),
+        ("00", "01", "02", "04", "12", "13"),
+        ("00", "01", "28", "29", "30", "31", "32"),
+        ("00", "19", "23", "24", "30"),
+        ("00", "59", "60"),
+        ("00", "59", "60"),
+        ("", ".0", ".123456", ".1234567"),
+        ("Z", "+00:00", "-00:00", "+23:59", "-23:59", "+24:00", "+05:60", "z"),
+    )
+    checked = plain = 0
+    disagreements = []
+    for year, month, day, hour, minute, second, fraction, offset in parts:
+        value = f"{year}-{month}-{day}T{hour}:{minute}:{second}{fraction}{offset}"
+        outcome = plain_date_time(value)
+        checked += 1
+        if outcome is GENERAL:
+            continue
+        plain += 1
+        if (outcome is not BROKEN) != contracts.reference_conforms_date_time(value):
+            disagreements.append(value)
+    assert not disagreements, disagreements[:5]
+    assert plain > 50_000 and checked - plain > 10_000, (checked, plain)

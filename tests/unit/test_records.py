@@ -120,6 +120,10 @@ def test_fast_path_agrees_with_the_reference_path() -> None:
         "assignee_id": [None, "agent-1"],
         "created_at": ["2026-04-17t08:15:00.1234567z", "2026-04-18T01:30:00+02:00", "2026-02-29T00:00:00Z"],
         "updated_at": [None, "9999-12-31T23:59:59-23:59", "2026-04-17T08:15:00Z"],
+        # the plain path's own checks: a day, hour or offset out of range, an instant that
+        # cannot be put in UTC, fractions past microseconds, and a non-UTC offset
+        "resolved_at": [None, "2026-02-29T10:00:00Z", "2026-04-17T24:00:00Z", "0001-01-01T00:30:00+01:00"],
+        "sla_due_at": ["2026-04-17T10:00:00+05:60", "2026-04-17T10:00:00.1234567Z", "2026-04-17T10:00:00-07:00"],
     }
     for field_name, values in odd.items():
         for value in values:
