@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,85 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# Top-level keywords a schema may use for violation_errors to spare the descent into valid fields.
+_PRUNABLE_KEYWORDS = frozenset(
+    {"$schema", "$id", "title", "description", "type", "additionalProperties", "required", "properties"}
+)
+_SPARED: ContextVar[frozenset[str] | None] = ContextVar("spared_fields", default=None)
+
+
+@cache
+def _field_checks(name: str) -> dict[str, Callable[[Any], bool]] | None:
+    """For a flat contract (only the keywords above at the top, no `$ref`): one compiled check per
+    property, its `format` included. None for any other contract."""
+    import jsonschema_rs
+
+    schema = load_schema(name)
+    if not set(schema) <= _PRUNABLE_KEYWORDS or '"$ref"' in json.dumps(schema):
+        return None
+    dialect = {"$schema": schema["$schema"]} if "$schema" in schema else {}
+    checks: dict[str, Callable[[Any], bool]] = {}
+    for field, sub in schema.get("properties", {}).items():
+        if '"format"' in json.dumps({k: v for k, v in sub.items() if k != "format"}) or sub.get("format") not in (
+            None,
+            "date-time",
+        ):
+            return None  # a format the compiled checks leave out (jsonschema-rs runs without formats)
+        structural = jsonschema_rs.validator_for({**dialect, **sub}, validate_formats=False).is_valid
+        if sub.get("format") == "date-time":
+            checks[field] = lambda v, ok=structural: ok(v) and (not isinstance(v, str) or _conforms_date_time(v))
+        else:
+            checks[field] = structural
+    return checks
+
+
+@cache
+def _sparing_validator(name: str) -> Draft202012Validator:
+    """The reference validator whose top-level `properties` skips the fields named in _SPARED."""
+    from jsonschema.validators import extend
+
+    root = load_schema(name)
+    descend_all = Draft202012Validator.VALIDATORS["properties"]
+
+    def properties(validator: Any, properties: dict[str, Any], instance: Any, schema: Any) -> Any:
+        spared = _SPARED.get()
+        if spared and schema is root:
+            properties = {field: sub for field, sub in properties.items() if field not in spared}
+        return descend_all(validator, properties, instance, schema)
+
+    cls = extend(Draft202012Validator, validators={"properties": properties})
+    return cls(root, format_checker=_FORMAT_CHECKER)  # type: ignore[no-any-return]
+
+
+def _meets(check: Callable[[Any], bool], value: Any) -> bool:
+    try:
+        return check(value)
+    except ValueError:  # a value jsonschema-rs cannot take (a lone surrogate): jsonschema walks it
+        return False
+
+
+def violation_errors(name: str, instance: Any) -> list[ValidationError]:
+    """jsonschema's own errors for `instance` under contract `name`, in jsonschema's order.
+
+    jsonschema (pure Python) takes ~0.3 ms to walk every field of a ticket. The fields that meet
+    their rule yield no error, so, for a flat contract, a compiled check per field finds them first
+    and jsonschema walks only the others: the same errors, about ten times sooner.
+    tests/unit/test_contract_differential.py compares the two walks on the whole corpus.
+    """
+    checks = _field_checks(name)
+    if checks is None or not isinstance(instance, dict):
+        return list(validator(name).iter_errors(instance))
+    spared = frozenset(field for field, ok in checks.items() if field in instance and _meets(ok, instance[field]))
+    token = _SPARED.set(spared)
+    try:
+        return list(_sparing_validator(name).iter_errors(instance))
+    finally:
+        _SPARED.reset(token)
+
+
 def violations(name: str, instance: Any, limit: int = 5) -> list[str]:
     """Contract violations of `instance`, as short sentences, most relevant first."""
-    errors = sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    errors = sorted(violation_errors(name, instance), key=lambda e: list(e.absolute_path))
     return [describe_error(e) for e in errors[:limit]]
 
 

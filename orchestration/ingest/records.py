@@ -111,7 +111,7 @@ def _violation_code(error: ValidationError, record: dict[str, Any]) -> str:
 
 def contract_rejection_codes(record: dict[str, Any], limit: int = 5) -> tuple[tuple[str, ...], str]:
     """Reason codes (most relevant first, no repeats) and a detail sentence for an invalid ticket."""
-    found = contracts.validator(contracts.TICKET).iter_errors(record)
+    found = contracts.violation_errors(contracts.TICKET, record)
     errors = sorted(found, key=lambda e: ([str(p) for p in e.absolute_path], str(e.validator)))
     codes = tuple(dict.fromkeys(_violation_code(e, record) for e in errors))
     detail = storable("; ".join(contracts.describe_error(e) for e in errors[:limit]))

@@ -161,3 +161,21 @@ def test_plain_date_time_agrees_with_jsonschema_on_every_combination_of_edges() 
             disagreements.append(value)
     assert not disagreements, disagreements[:5]
     assert plain > 50_000 and checked - plain > 10_000, (checked, plain)
+
+
+def test_sparing_the_valid_fields_gives_jsonschemas_own_errors() -> None:
+    """violation_errors walks only the fields a compiled check finds broken: for every instance of
+    the corpus it must give exactly the errors (and order) of jsonschema's full walk."""
+    reference = contracts.validator(contracts.TICKET)
+    checked = failing = 0
+    for instance in corpus():
+        expected = [(list(e.absolute_path), e.validator, e.message) for e in reference.iter_errors(instance)]
+        found = [
+            (list(e.absolute_path), e.validator, e.message)
+            for e in contracts.violation_errors(contracts.TICKET, instance)
+        ]
+        assert found == expected, (instance, found, expected)
+        checked += 1
+        failing += bool(expected)
+    assert checked > 5000 and failing > 3000, (checked, failing)
+    assert contracts._field_checks(contracts.TICKET) is not None  # the sparing walk was the one compared
