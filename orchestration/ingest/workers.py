@@ -2,9 +2,11 @@
 stdin/stdout. The loader starts them itself (not multiprocessing: its spawn mode re-runs the
 caller's main script in each child, which an unguarded user script cannot survive).
 
-Frames are a 4-byte big-endian length then a pickle. The first frame to a worker is its setup
-(first and last partition, line limit); each next one a chunk of lines, answered by one frame
-holding the ParsedChunk. End of input ends the worker, so a killed loader leaves no worker behind.
+Frames are two 4-byte big-endian lengths, a pickle and a blob: the bulk bytes of a chunk (its
+lines, or the parsed rows' COPY text) travel as the blob, outside the pickle, which would copy them
+once more on each side. The first frame to a worker is its setup (first and last partition, line
+limit); each next one a chunk of lines, answered by one frame holding the ParsedChunk. End of
+input ends the worker, so a killed loader leaves no worker behind.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from queue import Queue
 from typing import IO, Any
 
 from orchestration.config import PROJECT_ROOT
+from orchestration.ingest.chunks import Chunk, ParsedChunk
 
-_HEADER = struct.Struct(">I")
+_HEADER = struct.Struct(">II")  # the pickle's length, the blob's length
 WORKER_COMMAND = [sys.executable, "-m", "orchestration.ingest.workers"]
 
 
@@ -28,22 +32,36 @@ class WorkerFailed(Exception):
     reason_code = "ingest_worker_failed"
 
 
-def _send(stream: IO[bytes], value: Any) -> None:
+def _send(stream: IO[bytes], value: Any, blob: bytes = b"") -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)))
+    stream.write(_HEADER.pack(len(data), len(blob)))
     stream.write(data)
+    if blob:
+        stream.write(blob)
     stream.flush()
 
 
-def _receive(stream: IO[bytes]) -> Any:
+def _receive(stream: IO[bytes]) -> tuple[Any, bytes]:
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         raise EOFError
-    (size,) = _HEADER.unpack(header)
+    size, blob_size = _HEADER.unpack(header)
     data = stream.read(size)
-    if len(data) < size:
+    blob = stream.read(blob_size) if blob_size else b""
+    if len(data) < size or len(blob) < blob_size:
         raise EOFError
-    return pickle.loads(data)
+    return pickle.loads(data), blob
+
+
+def _send_chunk(stream: IO[bytes], chunk: Chunk, suffix: str) -> None:
+    _send(stream, (replace(chunk, data=b""), suffix), chunk.data)
+
+
+def _send_result(stream: IO[bytes], result: Any) -> None:
+    if isinstance(result, ParsedChunk):
+        _send(stream, replace(result, blob=b""), result.blob)
+    else:
+        _send(stream, result)
 
 
 class ParsePool:
@@ -95,7 +113,7 @@ class ParsePool:
                     proc = self._procs[n % len(self._procs)]
                     assert proc.stdin is not None
                     try:
-                        _send(proc.stdin, task)
+                        _send_chunk(proc.stdin, *task)
                     except OSError as exc:  # a broken pipe: the worker is gone
                         raise WorkerFailed(f"parse worker {proc.pid} stopped reading ({exc})") from exc
                     order.put(n % len(self._procs))
@@ -112,7 +130,7 @@ class ParsePool:
                 proc = self._procs[index]
                 assert proc.stdout is not None
                 try:
-                    result = _receive(proc.stdout)
+                    result, blob = _receive(proc.stdout)
                 # ValueError: close() shut the pipe under this read (the map was left early: the
                 # database went away, or the file failed), which is the end of this reader too.
                 except (EOFError, OSError, ValueError):
@@ -122,6 +140,8 @@ class ParsePool:
                 if isinstance(result, BaseException):
                     results.put(("error", WorkerFailed(f"parse worker {proc.pid} failed: {result!r}")))
                     return
+                if isinstance(result, ParsedChunk):
+                    result.blob = blob
                 results.put(("ok", result))
             results.put(("end", None))
 
@@ -167,21 +187,22 @@ def main() -> int:
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stdout carries frames only: a stray print must not corrupt them
     try:
-        first, last, max_line_bytes = _receive(inp)
+        (first, last, max_line_bytes), _ = _receive(inp)
     except EOFError:
         return 0
     parser = RecordParser(first, last)
     while True:
         try:
-            chunk, suffix = _receive(inp)
+            (chunk, suffix), data = _receive(inp)
         except EOFError:
             return 0
+        chunk.data = data
         try:
             result: Any = parse_chunk(parser, chunk, max_line_bytes, suffix)
         except Exception as exc:  # reported to the loader, which fails the file
             result = exc
         try:
-            _send(out, result)
+            _send_result(out, result)
         except BrokenPipeError:
             return 0
 

@@ -137,15 +137,18 @@ class Writer:
                 lines.append(line)
                 counts[day] += 1
         if lines:
+            # A memoryview goes to libpq without a copy (psycopg sends it in 128 KiB slices, which
+            # of bytes would each be copied); most chunks are one run of new rows, one view.
+            data = lines[0] if len(lines) == 1 else b"".join(lines)
             with self.cur.copy(f"copy raw.ticket_events ({self._columns}) from stdin") as copy:
-                copy.write(b"".join(lines))
+                copy.write(memoryview(data))
 
     def _write_safe(self, chunk: SortedChunk) -> None:
         cur = self.cur
         cur.execute("truncate _stage_events")
         with cur.copy(f"copy _stage_events ({self._columns}) from stdin") as copy:
-            copy.write(b"".join(chunk.new))
-            copy.write(b"".join(line for _, line in chunk.check.values()))
+            copy.write(memoryview(b"".join(chunk.new)))
+            copy.write(memoryview(b"".join(line for _, line in chunk.check.values())))
         inserted = cur.execute(
             f"""
             with ins as (
