@@ -64,6 +64,25 @@ def _send_result(stream: IO[bytes], result: Any) -> None:
         _send(stream, result)
 
 
+PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged pipe (/proc/sys/fs/pipe-max-size)
+
+
+def _widen_pipes(proc: subprocess.Popen[bytes]) -> None:
+    """Pipes of 1 MiB instead of 64 KiB: a 2 MiB chunk then crosses in 2 wake-ups, not 32. Only
+    where the platform allows it (Linux); elsewhere the default pipe works as well, only slower."""
+    import fcntl
+
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is None:
+        return
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            try:
+                fcntl.fcntl(stream.fileno(), setsize, PIPE_BYTES)
+            except OSError:
+                return  # a lower ceiling: keep the default size
+
+
 class ParsePool:
     """A few parse processes; `map_ordered` feeds them chunks and yields results in input order,
     never more than `depth` chunks ahead of the consumer (memory stays bounded)."""
@@ -85,6 +104,8 @@ class ParsePool:
             for _ in range(self._size)
         ]
         self._closed = False
+        for proc in self._procs:
+            _widen_pipes(proc)
         for proc in self._procs:
             assert proc.stdin is not None
             try:
