@@ -96,11 +96,15 @@ def _field_checks(name: str) -> dict[str, Callable[[Any], bool]] | None:
         ):
             return None  # a format the compiled checks leave out (jsonschema-rs runs without formats)
         structural = jsonschema_rs.validator_for({**dialect, **sub}, validate_formats=False).is_valid
-        if sub.get("format") == "date-time":
-            checks[field] = lambda v, ok=structural: ok(v) and (not isinstance(v, str) or _conforms_date_time(v))
-        else:
-            checks[field] = structural
+        checks[field] = _with_date_time(structural) if sub.get("format") == "date-time" else structural
     return checks
+
+
+def _with_date_time(structural: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        return structural(value) and (not isinstance(value, str) or _conforms_date_time(value))
+
+    return check
 
 
 @cache
@@ -118,7 +122,7 @@ def _sparing_validator(name: str) -> Draft202012Validator:
         return descend_all(validator, properties, instance, schema)
 
     cls = extend(Draft202012Validator, validators={"properties": properties})
-    return cls(root, format_checker=_FORMAT_CHECKER)  # type: ignore[no-any-return]
+    return cls(root, format_checker=_FORMAT_CHECKER)
 
 
 def _meets(check: Callable[[Any], bool], value: Any) -> bool:

@@ -380,6 +380,7 @@ class RecordParser:
             )
         except OverflowError as exc:
             return self.reject(line_number, raw, "invalid_timestamp", f"a timestamp cannot be stored: {exc}")
+        assert created_at is not None  # required by the contract, checked above
         # A plain-shaped text is what PostgreSQL reads as the same instant: it is sent as it is.
         return self._build(line_number, raw, record, canonical_bytes, created_at, updated_at, texts)
 
