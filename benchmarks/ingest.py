@@ -141,6 +141,7 @@ def _baseline(url: str, path: Path) -> int:
 def _child_ingest(url: str, root: Path, manifests: list[Path], settings: Settings) -> dict[str, Any]:
     totals = {"lines_read": 0, "loaded": 0, "duplicates": 0, "rejected": 0}
     statuses: dict[str, int] = {}
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     for manifest in manifests:
         result = ingest_manifest(url, manifest, settings=settings, source_root=root).to_dict()
@@ -149,8 +150,11 @@ def _child_ingest(url: str, root: Path, manifests: list[Path], settings: Setting
         for f in result["files"]:
             statuses[f["status"]] = statuses.get(f["status"], 0) + 1
     seconds = time.perf_counter() - started
+    own_after, kids_after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "seconds": seconds,
+        "loader_cpu_s": own_after.ru_utime + own_after.ru_stime - own.ru_utime - own.ru_stime,
+        "workers_cpu_s": kids_after.ru_utime + kids_after.ru_stime - kids.ru_utime - kids.ru_stime,
         "totals": totals,
         "file_statuses": statuses,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -160,10 +164,21 @@ def _child_ingest(url: str, root: Path, manifests: list[Path], settings: Setting
     }
 
 
+def _machine_cpu_s() -> float:
+    import psutil
+
+    times = psutil.cpu_times()
+    return float(times.user + times.system + getattr(times, "nice", 0.0) + getattr(times, "softirq", 0.0))
+
+
 def _run_child(url: str, root: Path, manifests: list[Path]) -> dict[str, Any]:
+    """The ingest in a child process; its CPU besides the loader's and its workers' is the machine's
+    other CPU over the run (PostgreSQL's processes, on an otherwise idle machine)."""
     command = [sys.executable, "-m", "benchmarks.ingest", "--child", str(root), url, *map(str, manifests)]
+    machine = _machine_cpu_s()
     done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=PROJECT_ROOT)
     result: dict[str, Any] = json.loads(done.stdout)
+    result["rest_cpu_s"] = _machine_cpu_s() - machine - result["loader_cpu_s"] - result["workers_cpu_s"]
     return result
 
 
@@ -201,6 +216,8 @@ def _markdown(report: dict[str, Any]) -> str:
         "| run | records/s | seconds | note |",
         "|---|---:|---:|---|",
         *[f"| {name} | {rate:,} | {sec} | {note} |" for name, rate, sec, note in rows],
+        "CPU per record of (b), medians: loader {loader} us, parse workers {workers} us, the rest of the machine "
+        "(PostgreSQL; includes any other load) {rest} us.".format(**report["ingest"]["cpu_us_per_record"]),
         "",
         "| target | measured | met |",
         "|---|---|---|",
@@ -287,6 +304,13 @@ def main(argv: list[str] | None = None) -> int:
             "workers": ingest["workers"],
             "totals": ingest["totals"],
             "file_statuses": ingest["file_statuses"],
+            # CPU per record over each run (medians), microseconds: where the work goes
+            "cpu_us_per_record": {
+                part: round(
+                    statistics.median(run[f"{part}_cpu_s"] / run["totals"]["lines_read"] for *_, run in pairs) * 1e6, 1
+                )
+                for part in ("loader", "workers", "rest")
+            },
         },
         "reingest": {
             "seconds": round(reingest["seconds"], 2),
