@@ -275,6 +275,9 @@ def _excerpt(raw: bytes) -> str:
     return text[:EXCERPT_CHARS]
 
 
+_NUL_REJECTION = ("nul_character", "a string holds U+0000, which PostgreSQL cannot store")
+
+
 class RecordParser:
     """Parses lines of one file; partition bounds are inclusive dates."""
 
@@ -290,6 +293,10 @@ class RecordParser:
     def reject(self, line_number: int, raw: bytes, code: str, detail: str, raw_bytes: int | None = None) -> Rejection:
         size = raw_bytes if raw_bytes is not None else len(raw)
         return Rejection(line_number, (code,), storable(detail), _excerpt(raw), size)
+
+    def contract_rejection(self, line_number: int, raw: bytes, record: dict[str, Any]) -> Rejection:
+        codes, detail = contract_rejection_codes(record)
+        return Rejection(line_number, codes, detail, _excerpt(raw), len(raw))
 
     def parse(self, line_number: int, raw: bytes) -> TicketVersion | Rejection:
         """The hot path: orjson for decoding and the canonical form, the compiled validator.
@@ -316,12 +323,9 @@ class RecordParser:
             if outcome is not None:
                 return outcome
         if not self._is_valid(record):
-            codes, detail = contract_rejection_codes(record)
-            return Rejection(line_number, codes, detail, _excerpt(raw), len(raw))
+            return self.contract_rejection(line_number, raw, record)
         if holds_nul(canonical_bytes):
-            return self.reject(
-                line_number, raw, "nul_character", "a string holds U+0000, which PostgreSQL cannot store"
-            )
+            return self.reject(line_number, raw, *_NUL_REJECTION)
         return self._version(line_number, raw, record, canonical_bytes, fast_timestamp)
 
     def parse_reference(self, line_number: int, raw: bytes) -> TicketVersion | Rejection:
@@ -344,13 +348,10 @@ class RecordParser:
                 line_number, raw, "not_an_object", f"a record is a JSON object, got {type(record).__name__}"
             )
         if not contracts.validator(contracts.TICKET).is_valid(record):
-            codes, detail = contract_rejection_codes(record)
-            return Rejection(line_number, codes, detail, _excerpt(raw), len(raw))
+            return self.contract_rejection(line_number, raw, record)
         canonical = canonical_json(record)
         if holds_nul(canonical.encode("utf-8", "surrogatepass")):
-            return self.reject(
-                line_number, raw, "nul_character", "a string holds U+0000, which PostgreSQL cannot store"
-            )
+            return self.reject(line_number, raw, *_NUL_REJECTION)
         try:
             canonical_bytes = canonical.encode("utf-8")
         except UnicodeEncodeError:
@@ -368,12 +369,9 @@ class RecordParser:
         if GENERAL in stamps:
             return None
         if BROKEN in stamps:
-            codes, detail = contract_rejection_codes(record)
-            return Rejection(line_number, codes, detail, _excerpt(raw), len(raw))
+            return self.contract_rejection(line_number, raw, record)
         if holds_nul(canonical_bytes):
-            return self.reject(
-                line_number, raw, "nul_character", "a string holds U+0000, which PostgreSQL cannot store"
-            )
+            return self.reject(line_number, raw, *_NUL_REJECTION)
         try:  # in UTC, as the general path does: an instant past year 9999 or before year 1 fails here
             created_at, updated_at, resolved_at, sla_due_at = (
                 None if stamp is None else stamp if stamp.tzinfo is UTC else stamp.astimezone(UTC) for stamp in stamps
