@@ -364,7 +364,7 @@ class RecordParser:
         """`parse` from the contract's date-time check on, for a record that passed every other
         rule and whose timestamps all have the plain shape (else None: the general path decides).
         Same outcome as the general path, in one pass over the timestamps."""
-        texts = (record["created_at"], record.get("updated_at"), record.get("resolved_at"), record.get("sla_due_at"))
+        texts = tuple(map(record.get, TIMESTAMP_FIELDS))
         stamps = [plain_date_time(text) for text in texts]
         if GENERAL in stamps:
             return None

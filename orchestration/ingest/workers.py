@@ -22,7 +22,8 @@ from queue import Queue
 from typing import IO, Any
 
 from orchestration.config import PROJECT_ROOT
-from orchestration.ingest.chunks import Chunk, ParsedChunk
+from orchestration.ingest.chunks import Chunk, ParsedChunk, parse_chunk
+from orchestration.ingest.records import RecordParser
 
 _HEADER = struct.Struct(">II")  # the pickle's length, the blob's length
 WORKER_COMMAND = [sys.executable, "-m", "orchestration.ingest.workers"]
@@ -202,9 +203,6 @@ class ParsePool:
 
 
 def main() -> int:
-    from orchestration.ingest.chunks import parse_chunk
-    from orchestration.ingest.records import RecordParser
-
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stdout carries frames only: a stray print must not corrupt them
     try:
