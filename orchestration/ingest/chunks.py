@@ -12,16 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, BinaryIO
 
-from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, Rejection, TicketVersion, copy_text
+from orchestration.ingest.records import RecordParser, Rejection, TicketVersion, copy_binary
 
 CHUNK_BYTES = 2 << 20  # a chunk holds about this many bytes of whole lines
 CHUNK_LINES = 8192  # ... and at most this many lines
 READ_BLOCK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
-_PARTITION_INDEX = RECORD_COLUMNS.index("partition_date")
 
 
 @dataclass
@@ -124,12 +123,12 @@ def read_chunks(
 
 @dataclass
 class ParsedChunk:
-    """A parsed chunk: its distinct valid rows as COPY lines in one blob, and its rejects."""
+    """A parsed chunk: its distinct valid rows as binary COPY tuples in one blob, and its rejects."""
 
     fingerprints: list[str] = field(default_factory=list)
     days: list[str] = field(default_factory=list)
     blob: bytes = b""
-    ends: list[int] = field(default_factory=list)  # end offset of each row's line in blob
+    ends: list[int] = field(default_factory=list)  # end offset of each row's tuple in blob
     rejects: list[tuple[Any, ...]] = field(default_factory=list)  # (line_number, codes, detail, excerpt, bytes)
     reasons: Counter[str] = field(default_factory=Counter)
     valid: int = 0  # valid lines, the chunk's own duplicates included
@@ -137,9 +136,9 @@ class ParsedChunk:
     version_at: datetime | None = None
 
 
-def parse_chunk(parser: RecordParser, chunk: Chunk, limit: int, suffix: str) -> ParsedChunk:
-    """Parse every line of a chunk. Each valid row becomes its COPY text line with the file's
-    anchors (`suffix`) appended; a record repeated within the chunk is kept once."""
+def parse_chunk(parser: RecordParser, chunk: Chunk, limit: int, prefix: bytes) -> ParsedChunk:
+    """Parse every line of a chunk. Each valid row becomes its binary COPY tuple after `prefix`
+    (the file's anchors, records.binary_prefix); a record repeated within the chunk is kept once."""
     out = ParsedChunk()
     if chunk.long_line is not None:
         size, head = chunk.long_line
@@ -155,7 +154,7 @@ def parse_chunk(parser: RecordParser, chunk: Chunk, limit: int, suffix: str) -> 
     parts: list[bytes] = []
     offset = 0
     seen: set[str] = set()
-    days: dict[str, str] = {}  # one string object per day, so pickling shares it
+    days: dict[date, str] = {}  # one string object per day, so pickling shares it
     latest: datetime | None = None
     number = chunk.first_line
     for raw in raw_lines:
@@ -173,13 +172,15 @@ def parse_chunk(parser: RecordParser, chunk: Chunk, limit: int, suffix: str) -> 
             if fingerprint in seen:
                 continue
             seen.add(fingerprint)
-            line = (copy_text(outcome.row) + suffix).encode("utf-8")
+            line = copy_binary(outcome, prefix)
             parts.append(line)
             offset += len(line)
             out.ends.append(offset)
             out.fingerprints.append(fingerprint)
-            day = outcome.row[_PARTITION_INDEX]
-            out.days.append(days.setdefault(day, day))
+            day = days.get(outcome.partition_date)
+            if day is None:
+                day = days[outcome.partition_date] = outcome.partition_date.isoformat()
+            out.days.append(day)
         else:
             _add_reject(out, outcome)
     out.blob = b"".join(parts)

@@ -98,7 +98,7 @@ def _ingest_file(
             ingested_text = ingested_at.isoformat()
             # The file's sha256 was checked by the gate; the anchors carry it, and the scan re-hashes
             # what it actually reads, so a file changed in between is caught before anything commits.
-            anchors = (gate.manifest_id, gate.batch_id, run_id, asset.source_id, asset.sha256, trace_id, ingested_text)
+            anchors = (gate.manifest_id, gate.batch_id, run_id, asset.source_id, asset.sha256, trace_id, ingested_at)
             reject_anchors = (run_id, gate.manifest_id, asset.source_id, asset.source_path, asset.sha256, ingested_text)
             writer = Writer(cur, anchors, reject_anchors, safe, settings.max_reject_rows)
             stored = {day.isoformat() for (day,) in cur.execute(STORED_PARTITIONS)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -55,9 +56,31 @@ class TicketVersion:
     fingerprint: str
     partition_date: date
     version_at: datetime  # updated_at, else created_at: what the source's cursor advances on
-    # In RECORD_COLUMNS order, ready for COPY: dates and timestamps as ISO 8601 text that
-    # PostgreSQL reads as the same instant (cheaper to send than datetime objects).
-    row: tuple[Any, ...]
+    stamps: tuple[datetime | None, ...]  # TIMESTAMP_FIELDS in UTC
+    record: dict[str, Any]
+    canonical: bytes  # canonical_json, encoded: the payload
+
+    @property
+    def row(self) -> tuple[Any, ...]:
+        """The values of RECORD_COLUMNS, in their order, as Python objects (what an INSERT binds)."""
+        record = self.record
+        return (
+            self.fingerprint,
+            record["ticket_id"],
+            self.partition_date,
+            *self.stamps,
+            record["status"],
+            record["priority"],
+            record.get("category"),
+            record["product_line"],
+            record.get("sla_tier"),
+            record["customer_id"],
+            record.get("assignee_id"),
+            record["pii_level"],
+            record["quality_gate"],
+            self.canonical.decode("utf-8"),
+            self.line_number,
+        )
 
 
 def canonical_json(record: dict[str, Any]) -> str:
@@ -178,19 +201,9 @@ def fast_timestamp(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
-# Timestamps PostgreSQL reads exactly as Python does: at most 6 fractional digits (more would be
-# rounded there and truncated here), an upper-case T and an explicit offset. Others are re-written.
+# The shape nearly every export writes: an upper-case T, at most 6 fractional digits (what Python
+# reads exactly) and an explicit offset.
 _PLAIN_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)", re.ASCII)
-
-
-def _copy_timestamp(text: str | None, parsed: datetime | None) -> str | None:
-    if parsed is None or text is None:
-        return None
-    # The contract already checked the RFC 3339 shape: the two common lengths need no regex.
-    size = len(text)
-    if text[10:11] == "T" and ((size == 20 and text[19] == "Z") or (size == 25 and text[19] in "+-")):
-        return text
-    return text if _PLAIN_TIMESTAMP.fullmatch(text) else parsed.isoformat()
 
 
 # The contract's date-time fields, in the order _version reads them.
@@ -222,52 +235,110 @@ def plain_date_time(value: Any) -> Any:
         return BROKEN
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-# Columns that may hold any text. The others are safe as they are: patterns, enums, hex digests,
-# ISO dates and numbers, and the canonical JSON, whose only possible special is the backslash.
-_FREE_TEXT = frozenset(i for i, c in enumerate(RECORD_COLUMNS) if c in ("customer_id", "assignee_id"))
-_PAYLOAD = RECORD_COLUMNS.index("payload")
+# PostgreSQL's binary COPY format (documented with the COPY command, "Binary Format"): a
+# signature, a flags word and a header-extension length, then per tuple a 16-bit field count and
+# each field as a 32-bit length (-1 for NULL) and its bytes, then a 16-bit -1. Each field is in
+# its type's binary form: the text of a text column as UTF-8, a date as the days since
+# 2000-01-01, a timestamptz as the microseconds since 2000-01-01 UTC, an integer big-endian, a
+# jsonb as a version byte (1) and the JSON text. The server then reads no text format at all (no
+# line splitting, no de-escaping, no timestamp parsing): about 4 us a row less of its CPU.
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+COPY_TRAILER = b"\xff\xff"
+_NULL = b"\xff\xff\xff\xff"
+_JSONB_VERSION = b"\x01"
+_LENGTH = struct.Struct(">i").pack
+_INT4 = struct.Struct(">ii").pack  # length 4, value
+_INT8 = struct.Struct(">iq").pack  # length 8, value
+_FINGERPRINT_LENGTH = _LENGTH(64)  # a sha256 hex digest: always 64 ASCII characters
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_PG_EPOCH_DAY = _PG_EPOCH.date().toordinal()
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def copy_field(value: Any) -> str:
-    """One value in PostgreSQL's COPY text format (NULL is \\N; backslash, tab, newline, CR escaped)."""
+def binary_field(value: str | datetime | None) -> bytes:
+    """One field of a binary COPY tuple: a text (str), a timestamptz (aware datetime) or NULL."""
     if value is None:
-        return "\\N"
-    return str(value).translate(_COPY_ESCAPES)
+        return _NULL
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError("a timestamptz needs an aware datetime")
+        return _INT8(8, (value - _PG_EPOCH) // _MICROSECOND)
+    if isinstance(value, str):
+        encoded = value.encode("utf-8")
+        return _LENGTH(len(encoded)) + encoded
+    raise TypeError(f"no binary COPY form for {type(value).__name__}")
 
 
-_N = "\\N"
-_BACKSLASH, _TWO_BACKSLASHES = "\\", "\\\\"
+def binary_prefix(anchors: tuple[str | datetime | None, ...]) -> bytes:
+    """The start of every binary tuple of one file: the field count (the anchors, then
+    RECORD_COLUMNS) and the anchors, encoded once for the file."""
+    return struct.pack(">h", len(anchors) + len(RECORD_COLUMNS)) + b"".join(map(binary_field, anchors))
 
 
-def copy_text(row: tuple[Any, ...]) -> str:
-    """A TicketVersion row as one line of COPY text (no newline), what psycopg's write_row sends.
+_SHORT: dict[str | None, bytes] = {}
+_SHORT_LIMIT = 1024
 
-    One f-string over the columns in RECORD_COLUMNS order (checked below): about 1 us a row less
-    than a loop over them. Only the free-text columns and the payload can hold a special."""
-    (fp, ticket, day, created, updated, resolved, due, status, priority, category, product, tier, customer,
-     assignee, pii, gate, payload, line) = row  # fmt: skip
-    # Escaping is rare: looking for a special first costs a tenth of translating every value.
-    if customer is not None and _COPY_SPECIAL.search(customer) is not None:
-        customer = customer.translate(_COPY_ESCAPES)
-    if assignee is not None and _COPY_SPECIAL.search(assignee) is not None:
-        assignee = assignee.translate(_COPY_ESCAPES)
-    if _BACKSLASH in payload:
-        payload = payload.replace(_BACKSLASH, _TWO_BACKSLASHES)
-    return (
-        f"{fp}\t{ticket}\t{day}\t{_N if created is None else created}\t{_N if updated is None else updated}\t"
-        f"{_N if resolved is None else resolved}\t{_N if due is None else due}\t{_N if status is None else status}\t"
-        f"{_N if priority is None else priority}\t{_N if category is None else category}\t"
-        f"{_N if product is None else product}\t{_N if tier is None else tier}\t"
-        f"{_N if customer is None else customer}\t"
-        f"{_N if assignee is None else assignee}\t{_N if pii is None else pii}\t"
-        f"{_N if gate is None else gate}\t{payload}\t{line}"
+
+def _short(value: str | None) -> bytes:
+    """binary_field of a value drawn from a short list (the contract's enums), kept once encoded;
+    whatever the values, the cache stops growing at _SHORT_LIMIT."""
+    encoded = _SHORT.get(value)
+    if encoded is None:
+        encoded = binary_field(value)
+        if len(_SHORT) < _SHORT_LIMIT:
+            _SHORT[value] = encoded
+    return encoded
+
+
+def _stamp(value: datetime | None) -> bytes:
+    return _NULL if value is None else _INT8(8, (value - _PG_EPOCH) // _MICROSECOND)
+
+
+def copy_binary(version: TicketVersion, prefix: bytes) -> bytes:
+    """A version as one tuple of binary COPY after `prefix` (binary_prefix of the file's anchors):
+    the fields of RECORD_COLUMNS, in their order (checked below)."""
+    record = version.record
+    ticket = record["ticket_id"].encode("utf-8")
+    customer = record["customer_id"].encode("utf-8")
+    assignee = record.get("assignee_id")
+    created, updated, resolved, due = version.stamps
+    canonical = version.canonical
+    return b"".join(
+        (
+            prefix,
+            _FINGERPRINT_LENGTH,
+            version.fingerprint.encode("ascii"),
+            _LENGTH(len(ticket)),
+            ticket,
+            _INT4(4, version.partition_date.toordinal() - _PG_EPOCH_DAY),
+            _stamp(created),
+            _stamp(updated),
+            _stamp(resolved),
+            _stamp(due),
+            _short(record["status"]),
+            _short(record["priority"]),
+            _short(record.get("category")),
+            _short(record["product_line"]),
+            _short(record.get("sla_tier")),
+            _LENGTH(len(customer)),
+            customer,
+            _NULL if assignee is None else binary_field(assignee),
+            _short(record["pii_level"]),
+            _short(record["quality_gate"]),
+            _LENGTH(len(canonical) + 1),
+            _JSONB_VERSION,
+            canonical,
+            _INT4(4, version.line_number),
+        )
     )
 
 
-if len(RECORD_COLUMNS) != 18 or _FREE_TEXT != {12, 13} or _PAYLOAD != 16:
-    raise RuntimeError("copy_text names the columns of RECORD_COLUMNS in their order: update it with them")
+if RECORD_COLUMNS != (
+    "record_fingerprint", "ticket_id", "partition_date", *("created_at", "updated_at", "resolved_at", "sla_due_at"),
+    "status", "priority", "category", "product_line", "sla_tier", "customer_id", "assignee_id", "pii_level",
+    "quality_gate", "payload", "source_line",
+):  # fmt: skip
+    raise RuntimeError("copy_binary writes the columns of RECORD_COLUMNS in their order: update it with them")
 
 
 def _excerpt(raw: bytes) -> str:
@@ -373,14 +444,12 @@ class RecordParser:
         if holds_nul(canonical_bytes):
             return self.reject(line_number, raw, *_NUL_REJECTION)
         try:  # in UTC, as the general path does: an instant past year 9999 or before year 1 fails here
-            created_at, updated_at, resolved_at, sla_due_at = (
+            utc = tuple(
                 None if stamp is None else stamp if stamp.tzinfo is UTC else stamp.astimezone(UTC) for stamp in stamps
             )
         except OverflowError as exc:
             return self.reject(line_number, raw, "invalid_timestamp", f"a timestamp cannot be stored: {exc}")
-        assert created_at is not None  # required by the contract, checked above
-        # A plain-shaped text is what PostgreSQL reads as the same instant: it is sent as it is.
-        return self._build(line_number, raw, record, canonical_bytes, created_at, updated_at, texts)
+        return self._build(line_number, raw, record, canonical_bytes, utc)
 
     def _version(
         self,
@@ -391,20 +460,10 @@ class RecordParser:
         timestamp: Callable[[str | None], datetime | None],
     ) -> TicketVersion | Rejection:
         try:
-            created_at = timestamp(record["created_at"])
-            updated_at = timestamp(record.get("updated_at"))
-            resolved_at = timestamp(record.get("resolved_at"))
-            sla_due_at = timestamp(record.get("sla_due_at"))
+            stamps = tuple(timestamp(record.get(name)) for name in TIMESTAMP_FIELDS)
         except (ValueError, IndexError, OverflowError) as exc:
             return self.reject(line_number, raw, "invalid_timestamp", f"a timestamp cannot be stored: {exc}")
-        assert created_at is not None
-        texts = (
-            _copy_timestamp(record["created_at"], created_at),
-            _copy_timestamp(record.get("updated_at"), updated_at),
-            _copy_timestamp(record.get("resolved_at"), resolved_at),
-            _copy_timestamp(record.get("sla_due_at"), sla_due_at),
-        )
-        return self._build(line_number, raw, record, canonical_bytes, created_at, updated_at, texts)
+        return self._build(line_number, raw, record, canonical_bytes, stamps)
 
     def _build(
         self,
@@ -412,12 +471,12 @@ class RecordParser:
         raw: bytes,
         record: dict[str, Any],
         canonical_bytes: bytes,
-        created_at: datetime,
-        updated_at: datetime | None,
-        texts: tuple[str | None, ...],
+        stamps: tuple[datetime | None, ...],
     ) -> TicketVersion | Rejection:
-        """The version of a valid record: its partition (checked against the bounds), fingerprint
-        and COPY row; `texts` are its four timestamps as COPY sends them."""
+        """The version of a valid record: its partition (checked against the bounds) and
+        fingerprint; `stamps` are its TIMESTAMP_FIELDS in UTC."""
+        created_at, updated_at = stamps[0], stamps[1]
+        assert created_at is not None  # required by the contract, checked before
         partition = created_at.date()
         if not (self.first_partition <= partition <= self.last_partition):
             return self.reject(
@@ -428,21 +487,6 @@ class RecordParser:
                 f"{self.first_partition}..{self.last_partition}",
             )
         fingerprint = hashlib.sha256(canonical_bytes).hexdigest()
-        row = (
-            fingerprint,
-            record["ticket_id"],
-            partition.isoformat(),
-            *texts,
-            record["status"],
-            record["priority"],
-            record.get("category"),
-            record["product_line"],
-            record.get("sla_tier"),
-            record["customer_id"],
-            record.get("assignee_id"),
-            record["pii_level"],
-            record["quality_gate"],
-            canonical_bytes.decode("utf-8"),
-            line_number,
+        return TicketVersion(
+            line_number, fingerprint, partition, updated_at or created_at, stamps, record, canonical_bytes
         )
-        return TicketVersion(line_number, fingerprint, partition, updated_at or created_at, row)

@@ -54,8 +54,8 @@ def _receive(stream: IO[bytes]) -> tuple[Any, bytes]:
     return pickle.loads(data), blob
 
 
-def _send_chunk(stream: IO[bytes], chunk: Chunk, suffix: str) -> None:
-    _send(stream, (replace(chunk, data=b""), suffix), chunk.data)
+def _send_chunk(stream: IO[bytes], chunk: Chunk, prefix: bytes) -> None:
+    _send(stream, (replace(chunk, data=b""), prefix), chunk.data)
 
 
 def _send_result(stream: IO[bytes], result: Any) -> None:
@@ -212,12 +212,12 @@ def main() -> int:
     parser = RecordParser(first, last)
     while True:
         try:
-            (chunk, suffix), data = _receive(inp)
+            (chunk, prefix), data = _receive(inp)
         except EOFError:
             return 0
         chunk.data = data
         try:
-            result: Any = parse_chunk(parser, chunk, max_line_bytes, suffix)
+            result: Any = parse_chunk(parser, chunk, max_line_bytes, prefix)
         except Exception as exc:  # reported to the loader, which fails the file
             result = exc
         try:

@@ -18,10 +18,18 @@ from typing import Any, BinaryIO
 import psycopg
 
 from orchestration.ingest.chunks import Chunk, ParsedChunk, parse_chunk, read_chunks
-from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, copy_field
+from orchestration.ingest.records import (
+    COPY_SIGNATURE,
+    COPY_TRAILER,
+    RECORD_COLUMNS,
+    RecordParser,
+    binary_prefix,
+)
 
 PREFETCH_CHUNKS = 3  # chunks parsed ahead of the writer by the worker processes (bounds memory)
 ANCHOR_COLUMNS = ("manifest_id", "batch_id", "run_id", "source_id", "source_fingerprint", "trace_id", "ingested_at")
+# The columns of a row's binary COPY tuple: the file's anchors first (records.binary_prefix).
+_COPY_COLUMNS = ", ".join(ANCHOR_COLUMNS + RECORD_COLUMNS)
 
 
 _PROBE = "select record_fingerprint from raw.ticket_events where record_fingerprint = any(%s)"
@@ -51,7 +59,7 @@ class SortedChunk:
 
     new: list[memoryview | bytes] = field(default_factory=list)
     new_days: Counter[str] = field(default_factory=Counter)
-    check: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # fingerprint -> (day, COPY line)
+    check: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # fingerprint -> (day, COPY tuple)
     rejects: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -140,15 +148,19 @@ class Writer:
             # A memoryview goes to libpq without a copy (psycopg sends it in 128 KiB slices, which
             # of bytes would each be copied); most chunks are one run of new rows, one view.
             data = lines[0] if len(lines) == 1 else b"".join(lines)
-            with self.cur.copy(f"copy raw.ticket_events ({self._columns}) from stdin") as copy:
+            with self.cur.copy(f"copy raw.ticket_events ({_COPY_COLUMNS}) from stdin (format binary)") as copy:
+                copy.write(COPY_SIGNATURE)
                 copy.write(memoryview(data))
+                copy.write(COPY_TRAILER)
 
     def _write_safe(self, chunk: SortedChunk) -> None:
         cur = self.cur
         cur.execute("truncate _stage_events")
-        with cur.copy(f"copy _stage_events ({self._columns}) from stdin") as copy:
+        with cur.copy(f"copy _stage_events ({_COPY_COLUMNS}) from stdin (format binary)") as copy:
+            copy.write(COPY_SIGNATURE)
             copy.write(memoryview(b"".join(chunk.new)))
             copy.write(memoryview(b"".join(line for _, line in chunk.check.values())))
+            copy.write(COPY_TRAILER)
         inserted = cur.execute(
             f"""
             with ins as (
@@ -189,15 +201,15 @@ class FileScan:
 
 
 def parsed_chunks(
-    chunks: Iterator[Chunk], parser: RecordParser, limit: int, suffix: str, pool: Any
+    chunks: Iterator[Chunk], parser: RecordParser, limit: int, prefix: bytes, pool: Any
 ) -> Generator[ParsedChunk, None, None]:
     """Parse chunks in order: in the worker processes when there is a pool (at most PREFETCH_CHUNKS
     ahead of the writer, so memory stays bounded), else in this process."""
     if pool is None:
         for chunk in chunks:
-            yield parse_chunk(parser, chunk, limit, suffix)
+            yield parse_chunk(parser, chunk, limit, prefix)
         return
-    yield from pool.map_ordered(((chunk, suffix) for chunk in chunks), PREFETCH_CHUNKS)
+    yield from pool.map_ordered(((chunk, prefix) for chunk in chunks), PREFETCH_CHUNKS)
 
 
 def sort_rows(parsed: ParsedChunk, seen: SeenFilter, stored: set[str]) -> SortedChunk:
@@ -240,10 +252,10 @@ def scan_file(
     scan = FileScan()
     seen = SeenFilter()
     digest = hashlib.sha256()
-    suffix = "\t" + "\t".join(copy_field(value) for value in writer.anchors) + "\n"
+    prefix = binary_prefix(writer.anchors)
     with opener() as handle, ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writing:
         in_flight: Future[None] | None = None
-        parsing = parsed_chunks(read_chunks(handle, limit, digest), parser, limit, suffix, pool)
+        parsing = parsed_chunks(read_chunks(handle, limit, digest), parser, limit, prefix, pool)
         try:
             for parsed in parsing:
                 chunk = sort_rows(parsed, seen, stored)

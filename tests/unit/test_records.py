@@ -7,7 +7,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from orchestration.ingest.records import RecordParser, Rejection, TicketVersion, parse_timestamp, record_fingerprint
+from orchestration.ingest.records import (
+    COPY_SIGNATURE,
+    COPY_TRAILER,
+    RecordParser,
+    Rejection,
+    TicketVersion,
+    parse_timestamp,
+    record_fingerprint,
+)
 from tests.conftest import PROJECT_ROOT, course_fixture
 from tests.helpers import ticket
 from tests.unit.test_contract_differential import corpus as contract_corpus
@@ -187,25 +195,33 @@ def test_course_invalid_sample_is_rejected() -> None:
     assert "priority" in outcome.detail
 
 
-def test_copy_text_is_what_psycopg_would_send() -> None:
-    """Worker processes format rows themselves; the text must be psycopg's, byte for byte."""
-    from psycopg._copy_base import TextFormatter  # the formatter psycopg uses for write_row
+def test_copy_binary_is_what_psycopg_would_send() -> None:
+    """Worker processes encode rows themselves in binary COPY; the bytes must be psycopg's, byte
+    for byte, given each column's type (text, date, timestamptz, jsonb, integer)."""
+    from psycopg._copy_base import BinaryFormatter  # the formatter psycopg uses for write_row
     from psycopg.adapt import Transformer
+    from psycopg.types.json import Jsonb
+    from psycopg.types.numeric import Int4
 
-    from orchestration.ingest.records import copy_text
+    from orchestration.ingest.records import binary_prefix, copy_binary
 
-    odd = ["cust\ttab", "back\\slash", "new\nline", "cr\rx", "\\N", "é\u2028", "\x01\x7f"]
+    anchors = ("manifest-é", "batch", "run", "source", "f" * 64, None, datetime(2026, 12, 3, 9, 0, 0, 1, tzinfo=UTC))
+    odd = ["cust\ttab", "back\\slash", "new\nline", "\\N", "é\u2028", "\x01\x7f", "😀"]
     lines = [json.dumps(ticket(n, customer_id=v, assignee_id=v, subject=v)).encode() for n, v in enumerate(odd, 1)]
+    stamps = ["0001-01-01T00:00:00Z", "1999-12-31T23:59:59.999999Z", "2000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]
+    lines += [json.dumps(ticket(n, resolved_at=v)).encode() for n, v in enumerate(stamps, 100)]
     lines += course_fixture("tickets-seed-500.jsonl").read_bytes().splitlines()
     checked = 0
     for number, raw in enumerate(lines, 1):
         outcome = PARSER.parse(number, raw)
         assert isinstance(outcome, TicketVersion), outcome
-        formatter = TextFormatter(Transformer())
-        formatter.write_row(outcome.row)
-        assert bytes(formatter.end()).decode() == copy_text(outcome.row) + "\n"
+        *values, payload, line = outcome.row
+        formatter = BinaryFormatter(Transformer())
+        expected = formatter.write_row((*anchors, *values, Jsonb(payload, dumps=lambda text: text), Int4(line)))
+        expected = bytes(expected) + bytes(formatter.end())
+        assert expected == COPY_SIGNATURE + copy_binary(outcome, binary_prefix(anchors)) + COPY_TRAILER
         checked += 1
-    assert checked == len(odd) + 500
+    assert checked == len(odd) + len(stamps) + 500
 
 
 @pytest.mark.parametrize("key", ["own\u0000er", "ow\ud800ner", "\udfff", "\u0000" * 200, "k" * 10_000])
