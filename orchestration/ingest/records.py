@@ -215,8 +215,9 @@ BROKEN = object()  # plain_date_time: a plain-shaped text that breaks the date-t
 def plain_date_time(value: Any) -> Any:
     """The contract's date-time check and the parse of a timestamp in one step, for the shape
     nearly every export writes (`_PLAIN_TIMESTAMP`: upper-case T, at most 6 fractional digits,
-    an offset). Gives None for None, the aware datetime of a text that meets the rule, BROKEN for
-    one that breaks it, and GENERAL for every other value (the general path decides those).
+    an offset). Gives None for None, the instant in UTC of a text that meets the rule, BROKEN for
+    one that breaks it, and GENERAL for every other value, an instant that cannot be put in UTC
+    (before year 1 or past 9999) included: the general path decides those.
 
     On this shape `datetime.fromisoformat` checks exactly what the rule checks (a day of the
     calendar from year 1, hour 0-23, minute and second 0-59) except the offset's range, checked
@@ -230,9 +231,15 @@ def plain_date_time(value: Any) -> Any:
     if value[-1] != "Z" and (value[-5:-3] > "23" or value[-2:] > "59"):
         return BROKEN
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return BROKEN
+    if parsed.tzinfo is UTC:  # Z, +00:00 and -00:00 all give the UTC singleton
+        return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return GENERAL
 
 
 # PostgreSQL's binary COPY format (documented with the COPY command, "Binary Format"): a
@@ -282,25 +289,26 @@ _SHORT_LIMIT = 1024
 def _short(value: str | None) -> bytes:
     """binary_field of a value drawn from a short list (the contract's enums), kept once encoded;
     whatever the values, the cache stops growing at _SHORT_LIMIT."""
-    encoded = _SHORT.get(value)
-    if encoded is None:
-        encoded = binary_field(value)
-        if len(_SHORT) < _SHORT_LIMIT:
-            _SHORT[value] = encoded
+    encoded = binary_field(value)
+    if len(_SHORT) < _SHORT_LIMIT:
+        _SHORT[value] = encoded
     return encoded
 
 
-def _stamp(value: datetime | None) -> bytes:
-    return _NULL if value is None else _INT8(8, (value - _PG_EPOCH) // _MICROSECOND)
+_known = _SHORT.get
 
 
 def copy_binary(version: TicketVersion, prefix: bytes) -> bytes:
     """A version as one tuple of binary COPY after `prefix` (binary_prefix of the file's anchors):
-    the fields of RECORD_COLUMNS, in their order (checked below)."""
+    the fields of RECORD_COLUMNS, in their order (checked below). Written out in full, no helper
+    calls: this runs once per row, and each call costs about 0.05 us."""
     record = version.record
+    get = record.get
     ticket = record["ticket_id"].encode("utf-8")
     customer = record["customer_id"].encode("utf-8")
-    assignee = record.get("assignee_id")
+    assignee = get("assignee_id")
+    status, priority, category = record["status"], record["priority"], get("category")
+    product, tier, pii, gate = record["product_line"], get("sla_tier"), record["pii_level"], record["quality_gate"]
     created, updated, resolved, due = version.stamps
     canonical = version.canonical
     return b"".join(
@@ -311,20 +319,20 @@ def copy_binary(version: TicketVersion, prefix: bytes) -> bytes:
             _LENGTH(len(ticket)),
             ticket,
             _INT4(4, version.partition_date.toordinal() - _PG_EPOCH_DAY),
-            _stamp(created),
-            _stamp(updated),
-            _stamp(resolved),
-            _stamp(due),
-            _short(record["status"]),
-            _short(record["priority"]),
-            _short(record.get("category")),
-            _short(record["product_line"]),
-            _short(record.get("sla_tier")),
+            _INT8(8, (created - _PG_EPOCH) // _MICROSECOND),  # type: ignore[operator]  # required
+            _NULL if updated is None else _INT8(8, (updated - _PG_EPOCH) // _MICROSECOND),
+            _NULL if resolved is None else _INT8(8, (resolved - _PG_EPOCH) // _MICROSECOND),
+            _NULL if due is None else _INT8(8, (due - _PG_EPOCH) // _MICROSECOND),
+            _known(status) or _short(status),
+            _known(priority) or _short(priority),
+            _known(category) or _short(category),
+            _known(product) or _short(product),
+            _known(tier) or _short(tier),
             _LENGTH(len(customer)),
             customer,
             _NULL if assignee is None else binary_field(assignee),
-            _short(record["pii_level"]),
-            _short(record["quality_gate"]),
+            _known(pii) or _short(pii),
+            _known(gate) or _short(gate),
             _LENGTH(len(canonical) + 1),
             _JSONB_VERSION,
             canonical,
@@ -435,21 +443,14 @@ class RecordParser:
         """`parse` from the contract's date-time check on, for a record that passed every other
         rule and whose timestamps all have the plain shape (else None: the general path decides).
         Same outcome as the general path, in one pass over the timestamps."""
-        texts = tuple(map(record.get, TIMESTAMP_FIELDS))
-        stamps = [plain_date_time(text) for text in texts]
+        stamps = tuple(map(plain_date_time, map(record.get, TIMESTAMP_FIELDS)))
         if GENERAL in stamps:
             return None
         if BROKEN in stamps:
             return self.contract_rejection(line_number, raw, record)
         if holds_nul(canonical_bytes):
             return self.reject(line_number, raw, *_NUL_REJECTION)
-        try:  # in UTC, as the general path does: an instant past year 9999 or before year 1 fails here
-            utc = tuple(
-                None if stamp is None else stamp if stamp.tzinfo is UTC else stamp.astimezone(UTC) for stamp in stamps
-            )
-        except OverflowError as exc:
-            return self.reject(line_number, raw, "invalid_timestamp", f"a timestamp cannot be stored: {exc}")
-        return self._build(line_number, raw, record, canonical_bytes, utc)
+        return self._build(line_number, raw, record, canonical_bytes, stamps)
 
     def _version(
         self,

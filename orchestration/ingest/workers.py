@@ -3,7 +3,7 @@ stdin/stdout. The loader starts them itself (not multiprocessing: its spawn mode
 caller's main script in each child, which an unguarded user script cannot survive).
 
 Frames are two 4-byte big-endian lengths, a pickle and a blob: the bulk bytes of a chunk (its
-lines, or the parsed rows' COPY text) travel as the blob, outside the pickle, which would copy them
+lines, or the parsed rows' binary COPY tuples) travel as the blob, outside the pickle, which would copy them
 once more on each side. The first frame to a worker is its setup (first and last partition, line
 limit); each next one a chunk of lines, answered by one frame holding the ParsedChunk. End of
 input ends the worker, so a killed loader leaves no worker behind.

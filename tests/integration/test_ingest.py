@@ -353,6 +353,10 @@ ODD_TEXT = [
     ticket(20_040, customer_id="cust\ttab\\back\nnew\rret", assignee_id="agent\\x", subject='q"uote\\d \u2028 é'),
     ticket(20_041, customer_id="\\N", assignee_id="\x01\x02", subject="\\N"),
     ticket(20_042, created_at="2026-04-17t23:59:59.9999999z", updated_at="2026-04-18T01:30:00+02:00"),
+    ticket(
+        20_043, customer_id="😀 \u2028", resolved_at="0001-01-01T00:00:00Z", sla_due_at="9999-12-31T23:59:59.999999Z"
+    ),
+    ticket(20_044, updated_at=None, resolved_at="1999-12-31T23:59:59.999999-00:30", sla_due_at=None),
 ]
 
 
@@ -374,7 +378,7 @@ def test_parse_workers_give_exactly_the_in_process_result(
         monkeypatch.setenv("WEEK06_INGEST_WORKERS", workers)
         monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", threshold)
         (f,) = _ingest(empty_db, manifest, reread=True).files
-        assert (f.status, f.loaded, f.duplicates, f.rejected) == ("loaded", 12_003, 700, len(CODE_LINES))
+        assert (f.status, f.loaded, f.duplicates, f.rejected) == ("loaded", 12_005, 700, len(CODE_LINES))
         states.append(_state(empty_db))
         with connect(empty_db) as conn:
             conn.execute("truncate raw.ticket_events, ops.ingest_ledger, ops.ingest_rejects, ops.ingest_state")
@@ -386,6 +390,25 @@ def test_parse_workers_give_exactly_the_in_process_result(
     assert json.loads(odd[7])["subject"] == 'q"uote\\d \u2028 é'
     assert (by_ticket["TKT-20260417-020041"][5], by_ticket["TKT-20260417-020041"][6]) == ("\\N", "\x01\x02")
     assert str(by_ticket["TKT-20260417-020042"][3]) == "2026-04-17 23:59:59.999999+00:00"  # truncated, same day
+    # Every stored row holds exactly its version's values (rows travel in binary COPY).
+    from orchestration.ingest.records import RECORD_COLUMNS, RecordParser, TicketVersion
+    from orchestration.partitions import partition_bounds
+
+    parser = RecordParser(*partition_bounds(Settings.from_env()))
+    expected = {}
+    for number, raw in enumerate(content.splitlines(), 1):
+        version = parser.parse(number, raw) if len(raw) <= 3000 else None  # WEEK06_MAX_LINE_BYTES above
+        if isinstance(version, TicketVersion) and version.fingerprint not in expected:
+            *values, payload, line = version.row
+            expected[version.fingerprint] = (*values, json.loads(payload), line)
+    with connect(empty_db) as conn:
+        conn.execute("truncate raw.ticket_events, ops.ingest_ledger, ops.ingest_rejects, ops.ingest_state")
+        conn.commit()
+    _ingest(empty_db, manifest, reread=True)
+    with connect(empty_db) as conn:
+        stored = conn.execute(f"select {', '.join(RECORD_COLUMNS)} from raw.ticket_events").fetchall()
+    assert len(stored) == len(expected) == 12_005
+    assert {row[0]: tuple(row) for row in stored} == expected
 
 
 def test_a_dead_parse_worker_fails_the_file_and_leaves_nothing(
