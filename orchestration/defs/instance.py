@@ -8,6 +8,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from orchestration.backfill.plan import RunRecord
 from orchestration.config import Settings
+from orchestration.fileio import write_text_atomic
 from orchestration.partitions import days_between
 
 LOCAL_INSTANCE_YAML = (
@@ -26,13 +27,22 @@ def run_started_at(instance: DagsterInstance, run_id: str) -> datetime:
 
 
 def instance_for(settings: Settings) -> DagsterInstance:
-    """The persistent instance under DAGSTER_HOME, so CLI runs show up in the Dagster UI."""
+    """The persistent instance under DAGSTER_HOME, so CLI runs show up in the Dagster UI.
+
+    Opened under an exclusive lock on DAGSTER_HOME/.instance.lock: two runs started at once on a
+    fresh DAGSTER_HOME would otherwise both create the SQLite tables, and one fails ("table runs
+    already exists"). The lock is held only while the instance opens its storage.
+    """
+    import fcntl
+
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
-    if not config.exists():
-        # Default local storage (SQLite under DAGSTER_HOME), no telemetry: nothing leaves the machine.
-        config.write_text(LOCAL_INSTANCE_YAML)
-    return DagsterInstance.from_config(str(settings.dagster_home))
+    with (settings.dagster_home / ".instance.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not config.exists():
+            # Default local storage (SQLite under DAGSTER_HOME), no telemetry: nothing leaves the machine.
+            write_text_atomic(config, LOCAL_INSTANCE_YAML)
+        return DagsterInstance.from_config(str(settings.dagster_home))
 
 
 JOB_NAME = "week06_data_factory"
@@ -51,7 +61,7 @@ def latest_runs(
     if instance is None:
         if not (settings.dagster_home / "dagster.yaml").exists():
             return {}
-        instance = DagsterInstance.from_config(str(settings.dagster_home))
+        instance = instance_for(settings)
     finished = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
     records = instance.get_run_records(filters=RunsFilter(job_name=JOB_NAME, statuses=finished), limit=500)
     wanted = set(days_between(first, last))

@@ -77,15 +77,20 @@ class SeenFilter:
         self._bits = bytearray(bits >> 3)
         self._mask = bits - 1
 
-    def check_and_add(self, fingerprint: str) -> bool:
-        """Whether the fingerprint may have been added before; adds it either way."""
-        value = hash(fingerprint)
+    def add_all(self, fingerprints: list[str]) -> list[int]:
+        """Add each fingerprint in turn; the positions of those that may have been added before
+        (by an earlier chunk, or earlier in this list)."""
         bits, mask = self._bits, self._mask
-        a, b = value & mask, (value >> 32) & mask
-        seen = bool(bits[a >> 3] & (1 << (a & 7))) and bool(bits[b >> 3] & (1 << (b & 7)))
-        bits[a >> 3] |= 1 << (a & 7)
-        bits[b >> 3] |= 1 << (b & 7)
-        return seen
+        maybe = []
+        for index, fingerprint in enumerate(fingerprints):
+            value = hash(fingerprint)
+            a, b = value & mask, (value >> 32) & mask
+            byte_a, bit_a, byte_b, bit_b = a >> 3, 1 << (a & 7), b >> 3, 1 << (b & 7)
+            if bits[byte_a] & bit_a and bits[byte_b] & bit_b:
+                maybe.append(index)
+            bits[byte_a] |= bit_a
+            bits[byte_b] |= bit_b
+        return maybe
 
 
 class Writer:
@@ -213,25 +218,29 @@ def parsed_chunks(
 
 
 def sort_rows(parsed: ParsedChunk, seen: SeenFilter, stored: set[str]) -> SortedChunk:
-    """Rows surely new go out as byte ranges of the parsed blob; the others are probed first."""
+    """Rows surely new go out as byte ranges of the parsed blob (most chunks: one range); the
+    others are probed first."""
     chunk = SortedChunk(rejects=parsed.rejects)
     blob = memoryview(parsed.blob)
     fingerprints, days, ends = parsed.fingerprints, parsed.days, parsed.ends
+    probe = seen.add_all(fingerprints)
+    held = stored.intersection(days) if stored else None  # this chunk's days that held rows already
+    if held:
+        probe = sorted(set(probe).union(index for index, day in enumerate(days) if day in held))
+    check = chunk.check
     run_start = 0  # start of the current run of surely-new rows
-    start = 0
-    for index, fingerprint in enumerate(fingerprints):
-        end = ends[index]
-        day = days[index]
-        if seen.check_and_add(fingerprint) or day in stored:
-            if run_start < start:
-                chunk.new.append(blob[run_start:start])
-            chunk.check[fingerprint] = (day, bytes(blob[start:end]))
-            run_start = end
-        else:
-            chunk.new_days[day] += 1
-        start = end
-    if run_start < start:
-        chunk.new.append(blob[run_start:start])
+    for index in probe:
+        start, end = ends[index - 1] if index else 0, ends[index]
+        if run_start < start:
+            chunk.new.append(blob[run_start:start])
+        check[fingerprints[index]] = (days[index], bytes(blob[start:end]))
+        run_start = end
+    if run_start < len(blob):
+        chunk.new.append(blob[run_start:])
+    new_days = Counter(days)  # counted in C; the rows to probe are few, and taken off after
+    for day, _ in check.values():
+        new_days[day] -= 1
+    chunk.new_days = Counter({day: n for day, n in new_days.items() if n}) if check else new_days
     return chunk
 
 
