@@ -48,7 +48,7 @@ _REJECT_COLUMNS = (
 )
 _STAGE_DDL = (
     f"create temp table if not exists _stage_events on commit drop as "
-    f"select {', '.join(RECORD_COLUMNS + ANCHOR_COLUMNS)} from raw.ticket_events with no data"
+    f"select {_COPY_COLUMNS} from raw.ticket_events with no data"
 )
 
 
@@ -93,6 +93,17 @@ class SeenFilter:
         return maybe
 
 
+def _copy_tuples(cur: psycopg.Cursor, table: str, parts: list[Any]) -> None:
+    """COPY binary tuples (records.copy_binary, bytes or memoryviews) into `table`, framed by the
+    format's signature and trailer. A memoryview goes to libpq without a copy (psycopg sends it in
+    128 KiB slices, which of bytes would each be copied)."""
+    with cur.copy(f"copy {table} ({_COPY_COLUMNS}) from stdin (format binary)") as copy:
+        copy.write(COPY_SIGNATURE)
+        for part in parts:
+            copy.write(memoryview(part))
+        copy.write(COPY_TRAILER)
+
+
 class Writer:
     """Writes chunks of one file inside its transaction; runs on a worker thread so the server
     parses and indexes chunk N while Python parses chunk N+1 (libpq waits release the GIL).
@@ -119,7 +130,6 @@ class Writer:
         self.loaded_by_partition: Counter[str] = Counter()  # ISO day -> rows loaded
         self.reject_room = max_reject_rows  # reject rows this file may still store
         self.rejects_not_stored = 0
-        self._columns = ", ".join(RECORD_COLUMNS + ANCHOR_COLUMNS)
         if safe:
             cur.execute(_STAGE_DDL)
 
@@ -150,27 +160,18 @@ class Writer:
                 lines.append(line)
                 counts[day] += 1
         if lines:
-            # A memoryview goes to libpq without a copy (psycopg sends it in 128 KiB slices, which
-            # of bytes would each be copied); most chunks are one run of new rows, one view.
-            data = lines[0] if len(lines) == 1 else b"".join(lines)
-            with self.cur.copy(f"copy raw.ticket_events ({_COPY_COLUMNS}) from stdin (format binary)") as copy:
-                copy.write(COPY_SIGNATURE)
-                copy.write(memoryview(data))
-                copy.write(COPY_TRAILER)
+            # Most chunks are one run of new rows: one view of the parsed blob, sent without a copy.
+            _copy_tuples(self.cur, "raw.ticket_events", [lines[0] if len(lines) == 1 else b"".join(lines)])
 
     def _write_safe(self, chunk: SortedChunk) -> None:
         cur = self.cur
         cur.execute("truncate _stage_events")
-        with cur.copy(f"copy _stage_events ({_COPY_COLUMNS}) from stdin (format binary)") as copy:
-            copy.write(COPY_SIGNATURE)
-            copy.write(memoryview(b"".join(chunk.new)))
-            copy.write(memoryview(b"".join(line for _, line in chunk.check.values())))
-            copy.write(COPY_TRAILER)
+        _copy_tuples(cur, "_stage_events", [b"".join(chunk.new), b"".join(line for _, line in chunk.check.values())])
         inserted = cur.execute(
             f"""
             with ins as (
-                insert into raw.ticket_events ({self._columns})
-                select {self._columns} from _stage_events order by source_line
+                insert into raw.ticket_events ({_COPY_COLUMNS})
+                select {_COPY_COLUMNS} from _stage_events order by source_line
                 on conflict (record_fingerprint) do nothing
                 returning partition_date
             )
